@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { SpanBatch } from '../model/span.js';
-import type { InferShape, ObjectSchema, Shape } from '../config/schema.js';
+import type { InferShape, ObjectSchema, Path, Shape } from '../config/schema.js';
 import type { SelfMetrics } from '../telemetry/metrics.js';
 
 export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
@@ -133,6 +133,11 @@ interface FactoryBase<K extends ComponentKind, S extends Shape> {
   /** One sentence for `spanline components` and the README. */
   readonly description: string;
   readonly config: ObjectSchema<S>;
+  /**
+   * Checks that span several keys (the schema checks each key alone). Returns problems with paths
+   * relative to the component's config; an empty list when the config is valid.
+   */
+  readonly validate?: (config: InferShape<S>) => { path: Path; message: string }[];
 }
 
 export interface ReceiverFactory<S extends Shape = Shape> extends FactoryBase<'receiver', S> {

@@ -98,7 +98,10 @@ export function resolveConfig(loaded: LoadedConfig, registry: ComponentRegistry)
       const ctx: Context = { issues: [] };
       const config = registered.schema.check(cfg ?? {}, [section, id], ctx);
       for (const i of ctx.issues) loaded.issue(i.path, i.message, i.message.startsWith('unknown key'));
-      if (config !== undefined) byId.set(id, { id, kind, registered, config });
+      if (config === undefined) continue;
+      const problems = registered.factory.validate?.(config as never) ?? [];
+      for (const p of problems) loaded.issue([section, id, ...p.path], p.message);
+      if (problems.length === 0) byId.set(id, { id, kind, registered, config });
     }
   }
 

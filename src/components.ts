@@ -1,0 +1,22 @@
+/** The built-in components. Adding one is one import and one line here. */
+import { ComponentRegistry } from './component/registry.js';
+import type { ComponentFactory } from './component/types.js';
+import { debugExporter } from './exporters/debug/index.js';
+import { fileExporter } from './exporters/file/index.js';
+import { healthCheckExtension } from './extensions/health-check/index.js';
+import { batchProcessor } from './processors/batch/index.js';
+import { zipkinReceiver } from './receivers/zipkin/index.js';
+
+export const builtInComponents: readonly ComponentFactory[] = [
+  zipkinReceiver,
+  batchProcessor,
+  fileExporter,
+  debugExporter,
+  healthCheckExtension,
+] as ComponentFactory[];
+
+export function builtInRegistry(): ComponentRegistry {
+  const registry = new ComponentRegistry();
+  for (const f of builtInComponents) registry.register(f);
+  return registry;
+}

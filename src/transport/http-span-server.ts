@@ -1,0 +1,174 @@
+/**
+ * The HTTP side shared by span receivers: body limits applied after decompression, gzip/deflate, the
+ * mapping of pipeline acceptance to status codes, and the receiver metrics. A receiver supplies routes
+ * that turn a body into spans.
+ */
+import { createGunzip, createInflate } from 'node:zlib';
+import { Transform, type Readable } from 'node:stream';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Receiver, ReceiverContext } from '../component/types.js';
+import { RefusedError } from '../component/types.js';
+import type { Span } from '../model/span.js';
+import { parseEndpoint } from '../service/http.js';
+
+export interface DecodeFailure {
+  status: 400 | 413 | 415;
+  message: string;
+}
+
+export interface SpanRoute {
+  method: 'POST';
+  url: string;
+  /** Label for metrics, e.g. `http_json_v2`. */
+  transport: string;
+  /**
+   * Decodes a whole (decompressed) body. Throwing means the body is malformed: the client gets 400 with
+   * the error's message. Called with a non-empty body only.
+   */
+  decode(body: Buffer, contentType: string): Span[] | DecodeFailure;
+}
+
+/** Fails the stream as soon as the decompressed size passes the limit, so a bomb is never inflated whole. */
+class SizeLimit extends Transform {
+  private seen = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null, c?: Buffer) => void): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) done(new HttpError(413, `request body is larger than max_request_body_size (${this.limit} bytes) after decompression`));
+    else done(null, chunk);
+  }
+}
+
+/** An error fastify turns into a response with this status (see the error handler). */
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class SpanHttpServer implements Receiver {
+  private app: FastifyInstance | undefined;
+
+  constructor(
+    private readonly context: ReceiverContext,
+    private readonly endpoint: string,
+    private readonly maxBodySize: number,
+    private readonly routes: SpanRoute[],
+  ) {}
+
+  /** The bound port, once started (tests listen on port 0). */
+  port(): number {
+    const a = this.app?.server.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  async start(): Promise<void> {
+    const app = Fastify({
+      logger: false,
+      bodyLimit: this.maxBodySize,
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+    });
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+    app.addHook('preParsing', async (request, _reply, payload) => {
+      const encoding = (request.headers['content-encoding'] ?? '').toLowerCase();
+      if (encoding === '' || encoding === 'identity') return payload;
+      let inflate: Transform;
+      if (encoding.includes('gzip')) inflate = createGunzip();
+      else if (encoding.includes('deflate')) inflate = createInflate();
+      else throw new HttpError(415, `unsupported Content-Encoding "${encoding}"; use gzip or deflate`);
+      const limit = new SizeLimit(this.maxBodySize);
+      const out = (payload as Readable).pipe(inflate);
+      inflate.on('error', (e) => limit.destroy(new HttpError(400, `Cannot ${encoding.includes('gzip') ? 'gunzip' : 'inflate'} spans: ${e.message}`)));
+      return out.pipe(limit);
+    });
+
+    app.setErrorHandler((error: FastifyError, _request, reply) => {
+      let status = error.statusCode ?? 500;
+      let message = error.message;
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        message = `request body is larger than max_request_body_size (${this.maxBodySize} bytes)`;
+      }
+      if (status >= 500) {
+        this.context.logger.error({ err: error }, 'request failed');
+        message = 'internal error';
+      } else if (status < 400) status = 400;
+      this.countMalformed('http', status);
+      void reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
+    });
+
+    for (const route of this.routes) {
+      app.route({
+        method: route.method,
+        url: route.url,
+        handler: (request, reply) => this.handle(route, request.body as Buffer | undefined, String(request.headers['content-type'] ?? ''), reply),
+      });
+    }
+
+    const { host, port } = parseEndpoint(this.endpoint);
+    try {
+      await app.listen({ host, port });
+    } catch (e) {
+      throw new Error(`cannot listen on ${this.endpoint}: ${(e as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : (e as Error).message}`);
+    }
+    this.app = app;
+    this.context.logger.info({ endpoint: this.endpoint, port: this.port() }, 'receiver listening');
+  }
+
+  private countMalformed(transport: string, status: number): void {
+    const reason = status === 413 ? 'too_large' : status === 415 ? 'unsupported' : 'malformed';
+    this.context.metrics.receiverMalformed.inc({ receiver: this.context.id, transport, reason });
+  }
+
+  private async handle(route: SpanRoute, body: Buffer | undefined, contentType: string, reply: FastifyReply): Promise<void> {
+    if (body === undefined || body.length === 0) {
+      await reply.code(202).send();
+      return;
+    }
+    let spans: Span[] | DecodeFailure;
+    try {
+      spans = route.decode(body, contentType);
+    } catch (e) {
+      spans = { status: 400, message: (e as Error).message };
+    }
+    if (!Array.isArray(spans)) {
+      this.countMalformed(route.transport, spans.status);
+      await reply.code(spans.status).type('text/plain; charset=utf-8').send(spans.message + '\n');
+      return;
+    }
+    const labels = { receiver: this.context.id, transport: route.transport };
+    const n = spans.length;
+    this.context.metrics.receiverReceived.inc(labels, n);
+    if (n === 0) {
+      await reply.code(202).send();
+      return;
+    }
+    try {
+      await this.context.next.consume(spans);
+    } catch (e) {
+      const refused = e instanceof RefusedError ? e : undefined;
+      this.context.metrics.receiverRefused.inc({ ...labels, reason: refused?.reason ?? 'internal_error' }, n);
+      if (refused === undefined) this.context.logger.error({ err: e }, 'pipeline failed');
+      const status = refused === undefined ? 500 : refused.retryable ? 503 : 400;
+      if (refused?.retryable) reply.header('retry-after', String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))));
+      await reply.code(status).type('text/plain; charset=utf-8').send(`${refused?.message ?? 'internal error'}\n`);
+      return;
+    }
+    this.context.metrics.receiverAccepted.inc(labels, n);
+    await reply.code(202).send();
+  }
+
+  /** Stops accepting connections and waits for requests in flight (they finish their hand-off). */
+  async shutdown(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    if (app) await app.close();
+  }
+}
