@@ -6,9 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './config/load.js';
+import { ConfigError, loadConfig, sortIssues } from './config/load.js';
+import { loadPlugins } from './plugins/load.js';
 import { createLogger } from './telemetry/logger.js';
-import { prepareConfig, startFromConfig, validateConfig, type ConfigInput } from './service/run.js';
+import { startFromConfig, validateConfig, type ConfigInput } from './service/run.js';
 import type { Service } from './service/service.js';
 import { builtInRegistry } from './components.js';
 
@@ -74,13 +75,12 @@ async function run(input: ConfigInput): Promise<number> {
 }
 
 async function components(input: ConfigInput): Promise<number> {
-  let registry = builtInRegistry();
+  // Only the plugins matter here: the rest of the config need not be complete.
+  const registry = builtInRegistry();
   if (input.files && input.files.length > 0) {
-    try {
-      registry = (await prepareConfig(input)).registry;
-    } catch (e) {
-      return reportStartupError(e);
-    }
+    const loaded = loadConfig(input.files, input.sets ?? []);
+    if (loaded.issues.length === 0) await loadPlugins(loaded, registry);
+    if (loaded.issues.length > 0) return reportStartupError(new ConfigError(sortIssues(loaded.issues)));
   }
   const rows = registry.all().map((c) => [c.factory.kind, c.factory.type, c.factory.stability, c.source, c.factory.description]);
   const header = ['KIND', 'TYPE', 'STABILITY', 'SOURCE', 'DESCRIPTION'];

@@ -9,6 +9,7 @@ export {
   defineExporter,
   defineExtension,
   RefusedError,
+  isRefused,
   SUCCESS,
   retryable,
   permanent,

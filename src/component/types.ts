@@ -36,6 +36,11 @@ export class RefusedError extends Error {
   }
 }
 
+/** True for a RefusedError, also one made by another copy of spanline (a plugin's own dependency). */
+export function isRefused(e: unknown): e is RefusedError {
+  return e instanceof Error && e.name === 'RefusedError' && typeof (e as RefusedError).retryable === 'boolean';
+}
+
 /** The outcome of one export attempt. Retry is the framework's job; an exporter only classifies. */
 export type ExportResult =
   | { readonly code: 'success' }
@@ -137,7 +142,7 @@ interface FactoryBase<K extends ComponentKind, S extends Shape> {
    * Checks that span several keys (the schema checks each key alone). Returns problems with paths
    * relative to the component's config; an empty list when the config is valid.
    */
-  readonly validate?: (config: InferShape<S>) => { path: Path; message: string }[];
+  validate?(config: InferShape<S>): { path: Path; message: string }[];
 }
 
 export interface ReceiverFactory<S extends Shape = Shape> extends FactoryBase<'receiver', S> {

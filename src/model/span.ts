@@ -6,7 +6,8 @@
  * - ids are lower-case hex strings: a trace id is 16 chars (64-bit, Zipkin) or 32 chars (128-bit);
  *   a span id is 16 chars; "" means absent (no parent, no link id).
  * - times are unsigned nanoseconds since the epoch as `bigint`; `0n` means absent (a Zipkin span without
- *   timestamp or duration).
+ *   timestamp or duration). `end - start` is always the duration: a Zipkin span with a duration but no
+ *   timestamp has start `0n` and end = its duration.
  * - attribute values are plain JS values whose runtime type is the OTLP type: string, boolean,
  *   `bigint` (int64), `number` (double), `Uint8Array` (bytes), arrays, nested maps, `null` (empty value).
  * - resource and scope are shared objects: every span decoded from one Zipkin service or one OTLP

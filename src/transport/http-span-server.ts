@@ -7,7 +7,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Receiver, ReceiverContext } from '../component/types.js';
-import { RefusedError } from '../component/types.js';
+import { isRefused } from '../component/types.js';
 import type { Span } from '../model/span.js';
 import { parseEndpoint } from '../service/http.js';
 
@@ -84,10 +84,12 @@ export class SpanHttpServer implements Receiver {
       if (encoding.includes('gzip')) inflate = createGunzip();
       else if (encoding.includes('deflate')) inflate = createInflate();
       else throw new HttpError(415, `unsupported Content-Encoding "${encoding}"; use gzip or deflate`);
-      const limit = new SizeLimit(this.maxBodySize);
-      const out = (payload as Readable).pipe(inflate);
+      const limit = new SizeLimit(this.maxBodySize) as SizeLimit & { receivedEncodedLength: number };
+      // Fastify compares Content-Length with this, not with the decompressed size.
+      limit.receivedEncodedLength = 0;
+      payload.on('data', (chunk: Buffer) => (limit.receivedEncodedLength += chunk.length));
       inflate.on('error', (e) => limit.destroy(new HttpError(400, `Cannot ${encoding.includes('gzip') ? 'gunzip' : 'inflate'} spans: ${e.message}`)));
-      return out.pipe(limit);
+      return (payload as Readable).pipe(inflate).pipe(limit);
     });
 
     app.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -153,7 +155,7 @@ export class SpanHttpServer implements Receiver {
     try {
       await this.context.next.consume(spans);
     } catch (e) {
-      const refused = e instanceof RefusedError ? e : undefined;
+      const refused = isRefused(e) ? e : undefined;
       this.context.metrics.receiverRefused.inc({ ...labels, reason: refused?.reason ?? 'internal_error' }, n);
       if (refused === undefined) this.context.logger.error({ err: e }, 'pipeline failed');
       const status = refused === undefined ? 500 : refused.retryable ? 503 : 400;

@@ -1,0 +1,220 @@
+/**
+ * JSON text helpers shared by the JSON codecs: string quoting, exact integers, and a second parser that
+ * keeps the text of numbers.
+ *
+ * Why a second parser: `JSON.parse` turns every number into a double, which loses integers above 2^53
+ * (OTLP nanosecond times sent as JSON numbers) and the literal text of a number (a Zipkin tag value
+ * `1.0` must stay "1.0"). The codecs decode from `JSON.parse` and, in the rare payload where that loss
+ * matters, throw {@link NEEDS_NUMBER_TEXT} and decode again from {@link parseJsonKeepingNumberText},
+ * where every number is a {@link JsonNumberText}. The common payload pays nothing for this.
+ */
+
+/** A JSON number as written in the payload; produced only by {@link parseJsonKeepingNumberText}. */
+export class JsonNumberText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Thrown by a decoder reading a `JSON.parse` tree when it needs a number's text; the caller catches it
+ * and decodes again from {@link parseJsonKeepingNumberText}, where no plain numbers occur.
+ */
+export const NEEDS_NUMBER_TEXT: unique symbol = Symbol('needs number text');
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+const LINE_SEPARATORS = /[\u2028\u2029]/g;
+
+function escapeLineSeparator(c: string): string {
+  return c === '\u2028' ? '\\u2028' : '\\u2029';
+}
+
+/**
+ * A JSON string literal for `s`, escaped as Zipkin's `JsonEscaper` does: quote, backslash and control
+ * characters (short forms for \b \t \n \f \r), plus U+2028 and U+2029.
+ */
+export function quoteJson(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  const q = JSON.stringify(s);
+  return q.indexOf('\u2028') < 0 && q.indexOf('\u2029') < 0 ? q : q.replace(LINE_SEPARATORS, escapeLineSeparator);
+}
+
+const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * The exact integer that a JSON number literal denotes (`12`, `-3`, `1.0`, `1.5e3`), or undefined when
+ * the text is not a JSON number or not integral. Results beyond ±10^40 are reported as undefined too:
+ * every caller range-checks to 64 bits.
+ */
+export function parseJsonInteger(text: string): bigint | undefined {
+  const m = JSON_NUMBER.exec(text);
+  if (m === null) return undefined;
+  const frac = m[3] ?? '';
+  let digits = (m[2] + frac).replace(/^0+/, '');
+  if (digits === '') return 0n;
+  let exp = (m[4] === undefined ? 0 : Number(m[4])) - frac.length;
+  while (exp < 0 && digits.endsWith('0')) {
+    digits = digits.slice(0, -1);
+    exp++;
+  }
+  if (exp < 0 || digits.length + exp > 40) return undefined;
+  const v = BigInt(digits) * 10n ** BigInt(exp);
+  return m[1] === '-' ? -v : v;
+}
+
+export const NESTED_TOO_DEEPLY = 'JSON nested too deeply';
+
+/**
+ * Parses JSON text that `JSON.parse` has already accepted, keeping every number as a
+ * {@link JsonNumberText}. Objects get own data properties for every key, `__proto__` included, as with
+ * `JSON.parse`.
+ */
+export function parseJsonKeepingNumberText(text: string): unknown {
+  const p = new NumberTextParser(text);
+  let v: unknown;
+  try {
+    v = p.value();
+  } catch (e) {
+    // Recursive descent runs out of stack where JSON.parse does not.
+    throw e instanceof RangeError ? new SyntaxError(NESTED_TOO_DEEPLY) : e;
+  }
+  p.skipWhitespace();
+  if (p.pos !== text.length) throw new SyntaxError(`Unexpected text at position ${p.pos}`);
+  return v;
+}
+
+
+const NUMBER_TOKEN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+class NumberTextParser {
+  pos = 0;
+  constructor(private readonly s: string) {}
+
+  skipWhitespace(): void {
+    const s = this.s;
+    let i = this.pos;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      i++;
+    }
+    this.pos = i;
+  }
+
+  value(): unknown {
+    this.skipWhitespace();
+    const s = this.s;
+    const c = s.charCodeAt(this.pos);
+    if (c === 0x7b) return this.object();
+    if (c === 0x5b) return this.array();
+    if (c === 0x22) return this.string();
+    if (s.startsWith('true', this.pos)) return this.literal(4, true);
+    if (s.startsWith('false', this.pos)) return this.literal(5, false);
+    if (s.startsWith('null', this.pos)) return this.literal(4, null);
+    NUMBER_TOKEN.lastIndex = this.pos;
+    const m = NUMBER_TOKEN.exec(s);
+    if (m === null) throw new SyntaxError(`Unexpected character at position ${this.pos}`);
+    this.pos += m[0].length;
+    return new JsonNumberText(m[0]);
+  }
+
+  private literal(length: number, v: boolean | null): boolean | null {
+    this.pos += length;
+    return v;
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = this.pos;
+    let i = start + 1;
+    let escaped = false;
+    for (;;) {
+      if (i >= s.length) throw new SyntaxError('Unterminated string');
+      const c = s.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        i += 2;
+      } else {
+        i++;
+      }
+    }
+    this.pos = i + 1;
+    return escaped ? (JSON.parse(s.slice(start, i + 1)) as string) : s.slice(start + 1, i);
+  }
+
+  private object(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.pos++;
+    this.skipWhitespace();
+    if (this.s.charCodeAt(this.pos) === 0x7d) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skipWhitespace();
+      const key = this.string();
+      this.skipWhitespace();
+      this.expect(0x3a);
+      const v = this.value();
+      setOwn(out, key, v);
+      this.skipWhitespace();
+      if (this.s.charCodeAt(this.pos) === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      this.expect(0x7d);
+      return out;
+    }
+  }
+
+  private array(): unknown[] {
+    const out: unknown[] = [];
+    this.pos++;
+    this.skipWhitespace();
+    if (this.s.charCodeAt(this.pos) === 0x5d) {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value());
+      this.skipWhitespace();
+      if (this.s.charCodeAt(this.pos) === 0x2c) {
+        this.pos++;
+        continue;
+      }
+      this.expect(0x5d);
+      return out;
+    }
+  }
+
+  private expect(c: number): void {
+    if (this.s.charCodeAt(this.pos) !== c) throw new SyntaxError(`Expected '${String.fromCharCode(c)}' at position ${this.pos}`);
+    this.pos++;
+  }
+}
+
+/** Sets `key` as an own data property, also when the key is `__proto__` (plain assignment would not). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Standard base64 of the bytes. */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** The Gson token name of a parsed JSON value, for messages worded like Zipkin's. */
+export function jsonTokenName(v: unknown): string {
+  if (v === null) return 'NULL';
+  switch (typeof v) {
+    case 'string':
+      return 'STRING';
+    case 'number':
+      return 'NUMBER';
+    case 'boolean':
+      return 'BOOLEAN';
+    default:
+      if (v instanceof JsonNumberText) return 'NUMBER';
+      return Array.isArray(v) ? 'BEGIN_ARRAY' : 'BEGIN_OBJECT';
+  }
+}

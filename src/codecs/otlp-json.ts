@@ -1,0 +1,585 @@
+/**
+ * OTLP/JSON `ExportTraceServiceRequest` to and from the span model.
+ *
+ * OTLP/JSON is the protobuf JSON mapping with the OTLP specification's deviations: trace and span ids
+ * are hex (case-insensitive on input), enums are integers, keys are lowerCamelCase (the original
+ * snake_case names are unknown fields), unknown fields are ignored. As in protobuf JSON, 64-bit integers
+ * are written as decimal strings and read from strings or numbers, and default values are not written.
+ *
+ * The Zipkin-only fields of the model (`shared`, `debug`, `localEndpoint`, `remoteEndpoint`) are not
+ * written here; mapping them to attributes is the OTel mapping's job, not this codec's.
+ */
+import {
+  EMPTY_SCOPE,
+  Span,
+  UNSET_STATUS,
+  newResource,
+  type AnyValue,
+  type Attributes,
+  type InstrumentationScope,
+  type KeyValueList,
+  type Resource,
+  type SpanEvent,
+  type SpanKind,
+  type SpanLink,
+  type Status,
+  type StatusCode,
+} from '../model/span.js';
+import { JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
+
+// ---- encoding
+
+/**
+ * One `ExportTraceServiceRequest`: spans grouped by resource object, then by scope object, each group
+ * in the order first seen. A 64-bit (16 hex) trace id is left-padded with zeros to 128 bits.
+ */
+export function encodeOtlpJsonRequest(spans: Span[]): string {
+  if (spans.length === 0) return '{}';
+  const byResource = new Map<Resource, Map<InstrumentationScope, Span[]>>();
+  let lastResource: Resource | undefined;
+  let lastScope: InstrumentationScope | undefined;
+  let lastGroup: Span[] = [];
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i];
+    if (s.resource === lastResource && s.scope === lastScope) {
+      lastGroup.push(s);
+      continue;
+    }
+    let scopes = byResource.get(s.resource);
+    if (scopes === undefined) {
+      scopes = new Map();
+      byResource.set(s.resource, scopes);
+    }
+    let group = scopes.get(s.scope);
+    if (group === undefined) {
+      group = [];
+      scopes.set(s.scope, group);
+    }
+    group.push(s);
+    lastResource = s.resource;
+    lastScope = s.scope;
+    lastGroup = group;
+  }
+
+  let out = '{"resourceSpans":[';
+  let firstResource = true;
+  for (const [resource, scopes] of byResource) {
+    out += (firstResource ? '{"resource":' : ',{"resource":') + resourceJson(resource) + ',"scopeSpans":[';
+    firstResource = false;
+    let firstScope = true;
+    for (const [scope, group] of scopes) {
+      out += (firstScope ? '{"scope":' : ',{"scope":') + scopeJson(scope) + ',"spans":[';
+      firstScope = false;
+      for (let k = 0; k < group.length; k++) out += (k === 0 ? '' : ',') + spanJson(group[k]);
+      out += ']}';
+    }
+    out += ']}';
+  }
+  return out + ']}';
+}
+
+const ZERO_HIGH_HALF = '0000000000000000';
+
+function traceIdHex(id: string): string {
+  return id.length === 16 ? ZERO_HIGH_HALF + id : id;
+}
+
+/** The separator before the next field of an object being written: none right after `{`. */
+function sep(out: string): string {
+  return out.length > 1 ? ',' : '';
+}
+
+function resourceJson(r: Resource): string {
+  let out = '{';
+  const attributes = attributesJson(r.attributes);
+  if (attributes !== '') out += '"attributes":' + attributes;
+  if (r.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + r.droppedAttributesCount;
+  return out + '}';
+}
+
+function scopeJson(s: InstrumentationScope): string {
+  let out = '{';
+  if (s.name !== '') out += '"name":' + quoteJson(s.name);
+  if (s.version !== '') out += sep(out) + '"version":' + quoteJson(s.version);
+  const attributes = attributesJson(s.attributes);
+  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
+  if (s.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + s.droppedAttributesCount;
+  return out + '}';
+}
+
+function spanJson(s: Span): string {
+  let out = '{';
+  if (s.traceId !== '') out += '"traceId":"' + traceIdHex(s.traceId) + '"';
+  if (s.spanId !== '') out += sep(out) + '"spanId":"' + s.spanId + '"';
+  if (s.traceState !== '') out += sep(out) + '"traceState":' + quoteJson(s.traceState);
+  if (s.parentSpanId !== '') out += sep(out) + '"parentSpanId":"' + s.parentSpanId + '"';
+  if (s.flags !== 0) out += sep(out) + '"flags":' + s.flags;
+  if (s.name !== '') out += sep(out) + '"name":' + quoteJson(s.name);
+  if (s.kind !== 0) out += sep(out) + '"kind":' + s.kind;
+  if (s.startTimeUnixNano !== 0n) out += sep(out) + '"startTimeUnixNano":"' + s.startTimeUnixNano + '"';
+  if (s.endTimeUnixNano !== 0n) out += sep(out) + '"endTimeUnixNano":"' + s.endTimeUnixNano + '"';
+  const attributes = attributesJson(s.attributes);
+  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
+  if (s.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + s.droppedAttributesCount;
+  const events = s.events;
+  if (events.length > 0) {
+    out += sep(out) + '"events":[';
+    for (let k = 0; k < events.length; k++) out += (k === 0 ? '' : ',') + eventJson(events[k]);
+    out += ']';
+  }
+  if (s.droppedEventsCount !== 0) out += sep(out) + '"droppedEventsCount":' + s.droppedEventsCount;
+  const links = s.links;
+  if (links.length > 0) {
+    out += sep(out) + '"links":[';
+    for (let k = 0; k < links.length; k++) out += (k === 0 ? '' : ',') + linkJson(links[k]);
+    out += ']';
+  }
+  if (s.droppedLinksCount !== 0) out += sep(out) + '"droppedLinksCount":' + s.droppedLinksCount;
+  const status = s.status;
+  if (status.code !== 0 || status.message !== '') {
+    let st = '{';
+    if (status.message !== '') st += '"message":' + quoteJson(status.message);
+    if (status.code !== 0) st += sep(st) + '"code":' + status.code;
+    out += sep(out) + '"status":' + st + '}';
+  }
+  return out + '}';
+}
+
+function eventJson(e: SpanEvent): string {
+  let out = '{';
+  if (e.timeUnixNano !== 0n) out += '"timeUnixNano":"' + e.timeUnixNano + '"';
+  if (e.name !== '') out += sep(out) + '"name":' + quoteJson(e.name);
+  const attributes = attributesJson(e.attributes);
+  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
+  if (e.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + e.droppedAttributesCount;
+  return out + '}';
+}
+
+function linkJson(l: SpanLink): string {
+  let out = '{';
+  if (l.traceId !== '') out += '"traceId":"' + traceIdHex(l.traceId) + '"';
+  if (l.spanId !== '') out += sep(out) + '"spanId":"' + l.spanId + '"';
+  if (l.traceState !== '') out += sep(out) + '"traceState":' + quoteJson(l.traceState);
+  const attributes = attributesJson(l.attributes);
+  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
+  if (l.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + l.droppedAttributesCount;
+  if (l.flags !== 0) out += sep(out) + '"flags":' + l.flags;
+  return out + '}';
+}
+
+/** A JSON list of KeyValue, or '' when there are none (the field is then omitted). */
+function attributesJson(a: Attributes | KeyValueList): string {
+  let out = '';
+  for (const key in a) out += (out === '' ? '[{"key":' : ',{"key":') + quoteJson(key) + ',"value":' + anyValueJson(a[key]) + '}';
+  return out === '' ? '' : out + ']';
+}
+
+/** An AnyValue: the oneof member is always written, also when it holds its type's default. */
+function anyValueJson(v: AnyValue): string {
+  switch (typeof v) {
+    case 'string':
+      return '{"stringValue":' + quoteJson(v) + '}';
+    case 'boolean':
+      return v ? '{"boolValue":true}' : '{"boolValue":false}';
+    case 'bigint':
+      return '{"intValue":"' + v + '"}';
+    case 'number':
+      return '{"doubleValue":' + doubleJson(v) + '}';
+    default: {
+      if (v === null) return '{}';
+      if (v instanceof Uint8Array) return '{"bytesValue":"' + toBase64(v) + '"}';
+      if (Array.isArray(v)) {
+        if (v.length === 0) return '{"arrayValue":{}}';
+        let out = '{"arrayValue":{"values":[';
+        for (let k = 0; k < v.length; k++) out += (k === 0 ? '' : ',') + anyValueJson(v[k]);
+        return out + ']}}';
+      }
+      const values = attributesJson(v);
+      return values === '' ? '{"kvlistValue":{}}' : '{"kvlistValue":{"values":' + values + '}}';
+    }
+  }
+}
+
+/** Protobuf JSON: non-finite doubles are the strings "NaN", "Infinity", "-Infinity". */
+function doubleJson(v: number): string {
+  if (!Number.isFinite(v)) return '"' + v + '"';
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+// ---- decoding
+
+/**
+ * A request that does not follow OTLP/JSON. The message is `<field path>: <problem>`, e.g.
+ * `resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex digits, got "abc"`.
+ */
+export class OtlpDecodeError extends Error {
+  override readonly name = 'OtlpDecodeError';
+  /** `path` is relative while the error travels up through the decoder (leading '.' or '['). */
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(path === '' ? problem : `${path.charCodeAt(0) === 0x2e ? path.slice(1) : path}: ${problem}`);
+  }
+}
+
+/**
+ * Decodes one `ExportTraceServiceRequest`. Spans of one ResourceSpans share one Resource object, and
+ * spans of one ScopeSpans one scope object (EMPTY_SCOPE when the scope is empty). Resource and scope
+ * `schemaUrl`s are dropped: the model has no field for them.
+ */
+export function decodeOtlpJsonRequest(body: string | Buffer): Span[] {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (e) {
+    throw new OtlpDecodeError('', `Malformed JSON: ${(e as Error).message}`);
+  }
+  try {
+    return decodeRequest(root);
+  } catch (e) {
+    if (e !== NEEDS_NUMBER_TEXT) throw tooDeep(e);
+  }
+  let exact: unknown;
+  try {
+    exact = parseJsonKeepingNumberText(text);
+  } catch (e) {
+    throw new OtlpDecodeError('', `Malformed JSON: ${(e as Error).message}`);
+  }
+  try {
+    return decodeRequest(exact);
+  } catch (e) {
+    throw tooDeep(e);
+  }
+}
+
+/** AnyValues nest; decoding them recursively can run out of stack where JSON.parse did not. */
+function tooDeep(e: unknown): unknown {
+  return e instanceof RangeError ? new OtlpDecodeError('', NESTED_TOO_DEEPLY) : e;
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonNumberText);
+}
+
+/** Re-throws a decode error with its path prefixed by where the failing part sits. */
+function within(e: unknown, prefix: string): unknown {
+  return e instanceof OtlpDecodeError ? new OtlpDecodeError(prefix + e.path, e.problem) : e;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof JsonNumberText) return v.text;
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+function wrongType(path: string, expected: string, v: unknown): OtlpDecodeError {
+  return new OtlpDecodeError(path, `expected ${expected}, got ${describeValue(v)}`);
+}
+
+function decodeRequest(root: unknown): Span[] {
+  if (!isObject(root)) throw wrongType('', 'a JSON object (ExportTraceServiceRequest)', root);
+  const out: Span[] = [];
+  const list = root.resourceSpans;
+  if (list == null) return out;
+  if (!Array.isArray(list)) throw wrongType('.resourceSpans', 'an array', list);
+  for (let r = 0; r < list.length; r++) {
+    try {
+      decodeResourceSpans(list[r], out);
+    } catch (e) {
+      throw within(e, `.resourceSpans[${r}]`);
+    }
+  }
+  return out;
+}
+
+function decodeResourceSpans(v: unknown, out: Span[]): void {
+  if (!isObject(v)) throw wrongType('', 'an object', v);
+  const resource = decodeResource(v.resource);
+  const list = v.scopeSpans;
+  if (list == null) return;
+  if (!Array.isArray(list)) throw wrongType('.scopeSpans', 'an array', list);
+  for (let s = 0; s < list.length; s++) {
+    try {
+      decodeScopeSpans(list[s], resource, out);
+    } catch (e) {
+      throw within(e, `.scopeSpans[${s}]`);
+    }
+  }
+}
+
+function decodeResource(v: unknown): Resource {
+  const resource = newResource();
+  if (v == null) return resource;
+  if (!isObject(v)) throw wrongType('.resource', 'an object', v);
+  resource.attributes = decodeAttributes(v.attributes, '.resource.attributes');
+  resource.droppedAttributesCount = readUint32(v.droppedAttributesCount, '.resource.droppedAttributesCount');
+  return resource;
+}
+
+function decodeScopeSpans(v: unknown, resource: Resource, out: Span[]): void {
+  if (!isObject(v)) throw wrongType('', 'an object', v);
+  const scope = decodeScope(v.scope);
+  const list = v.spans;
+  if (list == null) return;
+  if (!Array.isArray(list)) throw wrongType('.spans', 'an array', list);
+  for (let p = 0; p < list.length; p++) {
+    try {
+      out.push(decodeSpan(list[p], resource, scope));
+    } catch (e) {
+      throw within(e, `.spans[${p}]`);
+    }
+  }
+}
+
+function decodeScope(v: unknown): InstrumentationScope {
+  if (v == null) return EMPTY_SCOPE;
+  if (!isObject(v)) throw wrongType('.scope', 'an object', v);
+  const name = readString(v.name, '.scope.name');
+  const version = readString(v.version, '.scope.version');
+  const attributes = decodeAttributes(v.attributes, '.scope.attributes');
+  const droppedAttributesCount = readUint32(v.droppedAttributesCount, '.scope.droppedAttributesCount');
+  if (name === '' && version === '' && droppedAttributesCount === 0 && isEmpty(attributes)) return EMPTY_SCOPE;
+  return { name, version, attributes, droppedAttributesCount };
+}
+
+function isEmpty(a: Attributes): boolean {
+  for (const _ in a) return false;
+  return true;
+}
+
+function decodeSpan(v: unknown, resource: Resource, scope: InstrumentationScope): Span {
+  if (!isObject(v)) throw wrongType('', 'an object', v);
+  const span = new Span(resource, decodeAttributes(v.attributes, '.attributes'), decodeEvents(v.events), decodeLinks(v.links));
+  span.scope = scope;
+  span.traceId = readId(v.traceId, 32, '.traceId');
+  span.spanId = readId(v.spanId, 16, '.spanId');
+  span.traceState = readString(v.traceState, '.traceState');
+  span.parentSpanId = readId(v.parentSpanId, 16, '.parentSpanId');
+  span.flags = readUint32(v.flags, '.flags');
+  span.name = readString(v.name, '.name');
+  span.kind = readEnum(v.kind, 5, '.kind') as SpanKind;
+  span.startTimeUnixNano = readUint64(v.startTimeUnixNano, '.startTimeUnixNano');
+  span.endTimeUnixNano = readUint64(v.endTimeUnixNano, '.endTimeUnixNano');
+  span.droppedAttributesCount = readUint32(v.droppedAttributesCount, '.droppedAttributesCount');
+  span.droppedEventsCount = readUint32(v.droppedEventsCount, '.droppedEventsCount');
+  span.droppedLinksCount = readUint32(v.droppedLinksCount, '.droppedLinksCount');
+  span.status = decodeStatus(v.status);
+  return span;
+}
+
+function decodeStatus(v: unknown): Status {
+  if (v == null) return UNSET_STATUS;
+  if (!isObject(v)) throw wrongType('.status', 'an object', v);
+  const message = readString(v.message, '.status.message');
+  const code = readEnum(v.code, 2, '.status.code') as StatusCode;
+  return code === 0 && message === '' ? UNSET_STATUS : { code, message };
+}
+
+function decodeEvents(v: unknown): SpanEvent[] {
+  if (v == null) return [];
+  if (!Array.isArray(v)) throw wrongType('.events', 'an array', v);
+  const events: SpanEvent[] = new Array(v.length);
+  for (let k = 0; k < v.length; k++) {
+    try {
+      const e: unknown = v[k];
+      if (!isObject(e)) throw wrongType('', 'an object', e);
+      events[k] = {
+        timeUnixNano: readUint64(e.timeUnixNano, '.timeUnixNano'),
+        name: readString(e.name, '.name'),
+        attributes: decodeAttributes(e.attributes, '.attributes'),
+        droppedAttributesCount: readUint32(e.droppedAttributesCount, '.droppedAttributesCount'),
+      };
+    } catch (e) {
+      throw within(e, `.events[${k}]`);
+    }
+  }
+  return events;
+}
+
+function decodeLinks(v: unknown): SpanLink[] {
+  if (v == null) return [];
+  if (!Array.isArray(v)) throw wrongType('.links', 'an array', v);
+  const links: SpanLink[] = new Array(v.length);
+  for (let k = 0; k < v.length; k++) {
+    try {
+      const l: unknown = v[k];
+      if (!isObject(l)) throw wrongType('', 'an object', l);
+      links[k] = {
+        traceId: readId(l.traceId, 32, '.traceId'),
+        spanId: readId(l.spanId, 16, '.spanId'),
+        traceState: readString(l.traceState, '.traceState'),
+        attributes: decodeAttributes(l.attributes, '.attributes'),
+        droppedAttributesCount: readUint32(l.droppedAttributesCount, '.droppedAttributesCount'),
+        flags: readUint32(l.flags, '.flags'),
+      };
+    } catch (e) {
+      throw within(e, `.links[${k}]`);
+    }
+  }
+  return links;
+}
+
+/** A KeyValue list as an attributes object; `path` names the list. A repeated key keeps its last value. */
+function decodeAttributes(v: unknown, path: string): Attributes {
+  const out: Attributes = {};
+  if (v == null) return out;
+  if (!Array.isArray(v)) throw wrongType(path, 'an array', v);
+  for (let k = 0; k < v.length; k++) {
+    try {
+      const kv: unknown = v[k];
+      if (!isObject(kv)) throw wrongType('', 'an object', kv);
+      const key = readString(kv.key, '.key');
+      let value: AnyValue;
+      try {
+        value = decodeAnyValue(kv.value);
+      } catch (e) {
+        throw within(e, '.value');
+      }
+      setOwn(out, key, value);
+    } catch (e) {
+      throw within(e, `${path}[${k}]`);
+    }
+  }
+  return out;
+}
+
+/** A value with no member set is the empty value (null). Thrown paths are relative to the value. */
+function decodeAnyValue(v: unknown): AnyValue {
+  if (v == null) return null;
+  if (!isObject(v)) throw wrongType('', 'an object', v);
+  const s = v.stringValue;
+  if (s != null) {
+    if (typeof s !== 'string') throw wrongType('.stringValue', 'a string', s);
+    return s;
+  }
+  const i = v.intValue;
+  if (i != null) return readInt64(i, '.intValue');
+  const b = v.boolValue;
+  if (b != null) {
+    if (typeof b !== 'boolean') throw wrongType('.boolValue', 'true or false', b);
+    return b;
+  }
+  const d = v.doubleValue;
+  if (d != null) return readDouble(d, '.doubleValue');
+  const bytes = v.bytesValue;
+  if (bytes != null) return readBytes(bytes, '.bytesValue');
+  const array = v.arrayValue;
+  if (array != null) {
+    if (!isObject(array)) throw wrongType('.arrayValue', 'an object', array);
+    const values = array.values;
+    if (values == null) return [];
+    if (!Array.isArray(values)) throw wrongType('.arrayValue.values', 'an array', values);
+    const out: AnyValue[] = new Array(values.length);
+    for (let k = 0; k < values.length; k++) {
+      try {
+        out[k] = decodeAnyValue(values[k]);
+      } catch (e) {
+        throw within(e, `.arrayValue.values[${k}]`);
+      }
+    }
+    return out;
+  }
+  const kvlist = v.kvlistValue;
+  if (kvlist != null) {
+    if (!isObject(kvlist)) throw wrongType('.kvlistValue', 'an object', kvlist);
+    return decodeAttributes(kvlist.values, '.kvlistValue.values');
+  }
+  return null;
+}
+
+// ---- scalars. Absent and null are the field's default.
+
+function readString(v: unknown, path: string): string {
+  if (v == null) return '';
+  if (typeof v !== 'string') throw wrongType(path, 'a string', v);
+  return v;
+}
+
+/** Hex of exactly `length` digits, any case, returned lower-case; '' when absent or empty. */
+function readId(v: unknown, length: number, path: string): string {
+  if (v == null || v === '') return '';
+  if (typeof v !== 'string' || v.length !== length) throw wrongType(path, `${length} hex digits`, v);
+  let upper = false;
+  for (let k = 0; k < length; k++) {
+    const c = v.charCodeAt(k);
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) continue;
+    if (c >= 0x41 && c <= 0x46) upper = true;
+    else throw wrongType(path, `${length} hex digits`, v);
+  }
+  return upper ? v.toLowerCase() : v;
+}
+
+/** An integer given as a JSON number or a decimal string; NEEDS_NUMBER_TEXT when a number lost digits. */
+function toInteger(v: unknown): bigint | undefined {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return BigInt(v);
+    if (Number.isInteger(v)) throw NEEDS_NUMBER_TEXT;
+    return undefined;
+  }
+  if (typeof v === 'string') return parseJsonInteger(v);
+  if (v instanceof JsonNumberText) return parseJsonInteger(v.text);
+  return undefined;
+}
+
+const MAX_UINT64 = 2n ** 64n - 1n;
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+function readUint64(v: unknown, path: string): bigint {
+  if (v == null) return 0n;
+  const n = toInteger(v);
+  if (n === undefined || n < 0n || n > MAX_UINT64) throw wrongType(path, 'an unsigned 64-bit integer', v);
+  return n;
+}
+
+function readInt64(v: unknown, path: string): bigint {
+  const n = toInteger(v);
+  if (n === undefined || n < MIN_INT64 || n > MAX_INT64) throw wrongType(path, 'a 64-bit integer', v);
+  return n;
+}
+
+function readUint32(v: unknown, path: string): number {
+  if (v == null) return 0;
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
+    throw wrongType(path, 'an unsigned 32-bit integer', v);
+  }
+  const n = toInteger(v);
+  if (n === undefined || n < 0n || n > 0xffffffffn) throw wrongType(path, 'an unsigned 32-bit integer', v);
+  return Number(n);
+}
+
+/** OTLP/JSON enums are integers only; `max` is the highest value the model knows. */
+function readEnum(v: unknown, max: number, path: string): number {
+  if (v == null) return 0;
+  const n = typeof v === 'number' ? v : v instanceof JsonNumberText ? Number(v.text) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > max) throw wrongType(path, `an integer from 0 to ${max}`, v);
+  return n;
+}
+
+function readDouble(v: unknown, path: string): number {
+  if (typeof v === 'number') return v;
+  if (v instanceof JsonNumberText) return Number(v.text);
+  if (typeof v === 'string') {
+    if (v === 'NaN') return NaN;
+    if (v === 'Infinity') return Infinity;
+    if (v === '-Infinity') return -Infinity;
+    if (JSON_NUMBER.test(v)) return Number(v);
+  }
+  throw wrongType(path, 'a number', v);
+}
+
+const JSON_NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** Standard or URL-safe base64, padded or not, as protobuf JSON parsers accept. */
+function readBytes(v: unknown, path: string): Uint8Array {
+  if (typeof v !== 'string' || !BASE64.test(v)) throw wrongType(path, 'base64', v);
+  return new Uint8Array(Buffer.from(v, 'base64'));
+}

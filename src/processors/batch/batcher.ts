@@ -1,0 +1,379 @@
+/**
+ * The batch processor's buffer and its sender.
+ *
+ * Spans fill the current batch; the batch is cut when it reaches `send_batch_size` or when `timeout` has
+ * passed since its first span, in pieces of at most `send_batch_max_size`. Cut batches wait in order and
+ * one sender hands them to the next consumer one at a time, so spans leave in the order they came.
+ *
+ * Unlike the Collector's batch processor, downstream errors are not swallowed: a retryable refusal keeps
+ * the batch at the head and retries it with backoff while the buffer fills and upstream is refused
+ * (backpressure); a permanent refusal drops the batch and counts it. Everything held — the batch being
+ * filled, cut batches and the one being sent — counts against `max_buffered_spans`.
+ */
+import type { Logger } from 'pino';
+import { RefusedError, type SpanConsumer } from '../../component/types.js';
+import type { Span, SpanBatch } from '../../model/span.js';
+import type { BatchConfig } from './config.js';
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+/** Retry-After for a refused sender when downstream is not being retried (the buffer is full of fresh data). */
+const BUFFER_FULL_RETRY_MS = 1_000;
+
+/** One waiting sender (`wait_for_result`): settles when all its spans were accepted downstream, or one failed. */
+class Receipt {
+  settled = false;
+  constructor(
+    private unaccepted: number,
+    private readonly resolve: () => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  accepted(count: number): void {
+    this.unaccepted -= count;
+    if (this.unaccepted === 0 && !this.settled) {
+      this.settled = true;
+      this.resolve();
+    }
+  }
+
+  failed(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+  }
+}
+
+/** Spans `[from, to)` of one consume() call's batch; a range, so that splitting a batch copies nothing. */
+interface Part {
+  readonly spans: SpanBatch;
+  readonly from: number;
+  readonly to: number;
+  readonly receipt: Receipt | undefined;
+}
+
+/** A batch cut from the buffer. Kept as parts until sent, so that a failed sender's spans can be withdrawn. */
+interface CutBatch {
+  parts: Part[];
+  count: number;
+}
+
+export interface BatcherContext {
+  readonly next: SpanConsumer;
+  readonly logger: Logger;
+  /** Counts and logs spans given up on, by reason. */
+  dropped(count: number, reason: string): void;
+}
+
+export class SpanBatcher implements SpanConsumer {
+  /** The batch being filled. */
+  private filling: Part[] = [];
+  private fillingCount = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Cut batches, oldest first, not yet handed to the sender. */
+  private readonly ready = new Fifo<CutBatch>();
+  /** Spans being filled, ready and being sent: what `max_buffered_spans` bounds. */
+  private held = 0;
+  private sending = false;
+  private sender: Promise<void> = Promise.resolve();
+  /** The current backoff while downstream refuses; 0 while it accepts. */
+  private retryDelayMs = 0;
+  private accepting = true;
+  /** Aborted at the shutdown deadline: backoff waits end and no further attempt is made. */
+  private readonly deadline = new AbortController();
+  private stopped: Promise<void> | undefined;
+  private lastErrorLogged = '';
+  private readonly maxSize: number;
+
+  constructor(
+    private readonly cfg: BatchConfig,
+    private readonly context: BatcherContext,
+  ) {
+    this.maxSize = cfg.send_batch_max_size === 0 ? Infinity : cfg.send_batch_max_size;
+  }
+
+  /** Spans held now (for tests and diagnostics). */
+  get bufferedSpans(): number {
+    return this.held;
+  }
+
+  /**
+   * Resolves once the spans are buffered, or with `wait_for_result` once they were accepted downstream
+   * (rejecting with the downstream error instead). Refuses, retryably, when the buffer is full.
+   */
+  async consume(batch: SpanBatch): Promise<void> {
+    if (!this.accepting) throw new RefusedError('batch processor is shutting down', true, BUFFER_FULL_RETRY_MS, 'shutting_down');
+    const n = batch.length;
+    if (n === 0) return;
+    // An empty buffer takes any batch, so that one larger than the bound is not refused forever.
+    if (this.held > 0 && this.held + n > this.cfg.max_buffered_spans) {
+      throw new RefusedError(
+        `batch processor buffer is full (${this.held}/${this.cfg.max_buffered_spans} spans)`,
+        true,
+        this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
+        'batch_buffer_full',
+      );
+    }
+    let receipt: Receipt | undefined;
+    const result = this.cfg.wait_for_result
+      ? new Promise<void>((resolve, reject) => {
+          receipt = new Receipt(n, resolve, reject);
+        })
+      : undefined;
+    this.filling.push({ spans: batch, from: 0, to: n, receipt });
+    this.fillingCount += n;
+    this.held += n;
+    this.cutFull();
+    return result;
+  }
+
+  /**
+   * Stops accepting and sends everything held, retrying retryable refusals until `signal` aborts; what is
+   * left then is counted as dropped (`shutdown`), or refused to its waiting senders. Idempotent.
+   */
+  shutdown(signal: AbortSignal): Promise<void> {
+    this.stopped ??= this.stop(signal);
+    return this.stopped;
+  }
+
+  private async stop(signal: AbortSignal): Promise<void> {
+    this.accepting = false;
+    this.cutAll();
+    const onDeadline = () => this.deadline.abort();
+    if (signal.aborted) onDeadline();
+    else signal.addEventListener('abort', onDeadline, { once: true });
+    try {
+      await Promise.race([this.sender, abortion(this.deadline.signal)]);
+    } finally {
+      signal.removeEventListener('abort', onDeadline);
+    }
+    // Past the deadline, batches not yet attempted are given up now; the one in flight, if any, is
+    // settled by its own attempt.
+    for (const b of this.ready.takeAll()) {
+      this.held -= b.count;
+      this.abandon(b);
+    }
+  }
+
+  /** Cuts batches while the current one has reached the size trigger (with timeout 0, always). */
+  private cutFull(): void {
+    const trigger = this.cfg.timeout === 0 ? 1 : this.cfg.send_batch_size;
+    let cut = false;
+    while (this.fillingCount >= trigger) {
+      this.cut(Math.min(this.fillingCount, this.maxSize));
+      cut = true;
+    }
+    // A remainder left by a cut came with the call that triggered it, so its timeout starts now.
+    if (this.fillingCount === 0) this.clearTimer();
+    else if (cut || this.timer === undefined) this.startTimer();
+    if (cut) this.startSending();
+  }
+
+  private cutAll(): void {
+    this.clearTimer();
+    while (this.fillingCount > 0) this.cut(Math.min(this.fillingCount, this.maxSize));
+    this.startSending();
+  }
+
+  /** Moves the first `count` spans being filled into a cut batch. */
+  private cut(count: number): void {
+    const parts: Part[] = [];
+    let need = count;
+    let i = 0;
+    while (need > 0) {
+      const p = this.filling[i];
+      const size = p.to - p.from;
+      if (size <= need) {
+        parts.push(p);
+        need -= size;
+        i++;
+      } else {
+        parts.push({ spans: p.spans, from: p.from, to: p.from + need, receipt: p.receipt });
+        this.filling[i] = { spans: p.spans, from: p.from + need, to: p.to, receipt: p.receipt };
+        need = 0;
+      }
+    }
+    this.filling.splice(0, i);
+    this.fillingCount -= count;
+    this.ready.push({ parts, count });
+  }
+
+  private startTimer(): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.cutAll();
+    }, this.cfg.timeout);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private startSending(): void {
+    if (this.sending || this.ready.size === 0) return;
+    // sendReady handles downstream errors itself; this only keeps a bug from becoming an unhandled rejection.
+    this.sender = this.sendReady().catch((err: unknown) => this.context.logger.error({ err }, 'batch sender failed'));
+  }
+
+  /** The single sender: hands cut batches downstream in order until none is left. */
+  private async sendReady(): Promise<void> {
+    this.sending = true;
+    try {
+      for (let b = this.ready.shift(); b !== undefined; b = this.ready.shift()) {
+        await this.deliver(b);
+        this.held -= b.count;
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  /** Sends one batch until it is accepted, refused for good, or the shutdown deadline passes. Never throws. */
+  private async deliver(b: CutBatch): Promise<void> {
+    const spans = flatten(b);
+    for (;;) {
+      if (this.deadline.signal.aborted) return this.abandon(b);
+      try {
+        await this.context.next.consume(spans);
+        this.retryDelayMs = 0;
+        for (const p of b.parts) p.receipt?.accepted(p.to - p.from);
+        return;
+      } catch (e) {
+        if (this.cfg.wait_for_result) {
+          // The senders still own their spans: they get the error and decide, so nothing is retried or counted here.
+          return this.refuse(b, e);
+        }
+        const retryable = e instanceof RefusedError && e.retryable;
+        if (!retryable) {
+          this.logDownstreamError(e, b.count);
+          return this.context.dropped(b.count, 'downstream_permanent');
+        }
+        const hint = e.retryAfterMs > 0 ? e.retryAfterMs : FIRST_RETRY_MS;
+        this.retryDelayMs = Math.min(MAX_RETRY_MS, this.retryDelayMs === 0 ? hint : Math.max(this.retryDelayMs * 2, hint));
+        this.context.logger.debug({ err: e, count: b.count, waitMs: this.retryDelayMs }, 'downstream refused a batch, will retry');
+        await backoff(this.retryDelayMs, this.deadline.signal);
+      }
+    }
+  }
+
+  /** Gives up on a batch at the shutdown deadline. */
+  private abandon(b: CutBatch): void {
+    if (this.cfg.wait_for_result) {
+      this.refuse(b, new RefusedError('batch processor shut down before the spans were sent', true, BUFFER_FULL_RETRY_MS, 'shutting_down'));
+    } else {
+      this.context.dropped(b.count, 'shutdown');
+    }
+  }
+
+  /**
+   * Rejects the senders waiting on a batch. Their other spans still held are withdrawn, so that when a
+   * sender retries, none of its spans goes downstream twice.
+   */
+  private refuse(b: CutBatch, error: unknown): void {
+    const failed = new Set<Receipt>();
+    for (const p of b.parts) {
+      if (p.receipt !== undefined && !p.receipt.settled) {
+        p.receipt.failed(error);
+        failed.add(p.receipt);
+      }
+    }
+    if (failed.size === 0) return;
+    const keep = (p: Part) => p.receipt === undefined || !failed.has(p.receipt);
+    for (const r of this.ready.takeAll()) {
+      const parts = r.parts.filter(keep);
+      const count = countOf(parts);
+      this.held -= r.count - count;
+      if (count > 0) this.ready.push({ parts, count });
+    }
+    this.filling = this.filling.filter(keep);
+    const fillingCount = countOf(this.filling);
+    this.held -= this.fillingCount - fillingCount;
+    this.fillingCount = fillingCount;
+    if (fillingCount === 0) this.clearTimer();
+  }
+
+  /** Logs a permanent downstream error's cause once per distinct message; the count goes to `dropped`. */
+  private logDownstreamError(error: unknown, count: number): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message === this.lastErrorLogged) return;
+    this.lastErrorLogged = message;
+    this.context.logger.warn({ err: error, count }, 'downstream refused a batch permanently');
+  }
+}
+
+/** A queue with O(1) shift, as there can be many small batches waiting. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every item, oldest first. */
+  takeAll(): T[] {
+    const all = this.items.slice(this.head) as T[];
+    this.items = [];
+    this.head = 0;
+    return all;
+  }
+}
+
+function countOf(parts: readonly Part[]): number {
+  let n = 0;
+  for (const p of parts) n += p.to - p.from;
+  return n;
+}
+
+/** The spans of a cut batch as one array; the sender's own array when the batch is exactly that. */
+function flatten(b: CutBatch): SpanBatch {
+  if (b.parts.length === 1) {
+    const p = b.parts[0];
+    if (p.from === 0 && p.to === p.spans.length) return p.spans;
+  }
+  const out: Span[] = new Array(b.count);
+  let k = 0;
+  for (const p of b.parts) for (let i = p.from; i < p.to; i++) out[k++] = p.spans[i];
+  return out;
+}
+
+/** Waits `ms`, or less if `signal` aborts. Uses the global timers, so tests can fake them. */
+function backoff(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortion(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
