@@ -122,13 +122,14 @@ describe('the embedded default config', () => {
 });
 
 describe('zipkin receiver over HTTP', () => {
-  it('accepts gzip and deflate bodies and writes every span', async () => {
+  it('accepts gzip and deflate bodies and writes every span, flushed on SIGINT', async () => {
     const { d, url, dir } = await startWith(basic);
     expect((await post(url, gzipSync(FIXTURE), { 'content-encoding': 'gzip' })).status).toBe(202);
     expect((await post(url, deflateSync(FIXTURE), { 'content-encoding': 'deflate' })).status).toBe(202);
     expect((await post(url, '[]')).status).toBe(202);
     expect((await post(url, '')).status).toBe(202);
-    expect(await d.stop()).toBe(0);
+    // The batch timeout is 10s: only the flush on shutdown can have written these.
+    expect(await d.stop('SIGINT')).toBe(0);
     const lines = readLines(join(dir, 'out', 'spans.jsonl'));
     expect(lines.map((l) => l.id)).toEqual(['352bff9a74ca9ad2', '352bff9a74ca9ad2', 'a2fb4a1d1a96d312', '352bff9a74ca9ad2', '352bff9a74ca9ad2', 'a2fb4a1d1a96d312']);
   });
