@@ -95,7 +95,7 @@ describe('decodeZipkinV2Json: checkout trace (client + shared server, 128-bit id
     expect(s.events).toEqual([event(1700000000161000000n, 'wr'), event(1700000000339000000n, 'ws')]);
   });
 
-  it('db client span: IPv6 remote; the error tag stays a tag', () => {
+  it('db client span: IPv6 remote; the error tag stays a tag and gives status Error', () => {
     const s = spans[3];
     expect(s.remoteEndpoint).toEqual({ serviceName: 'db', ipv4: '', ipv6: '2001:db8::c001', port: 3036 });
     expect(s.events).toEqual([event(1700000000240000000n, '⻩')]);
@@ -103,7 +103,7 @@ describe('decodeZipkinV2Json: checkout trace (client + shared server, 128-bit id
       ['error', '💩'],
       ['sql.query', 'SELECT * FROM cart WHERE id = ?'],
     ]);
-    expect(s.status.code).toBe(StatusCode.Unset);
+    expect(s.status).toEqual({ code: StatusCode.Error, message: '💩' });
   });
 
   it('shares one resource per local service name within a call', () => {
@@ -399,7 +399,7 @@ describe('normalizeIp (zipkin2.Endpoint parseIp)', () => {
 });
 
 describe('encodeZipkinV2Span: spans from other sources', () => {
-  it('writes Zipkin fields from the model', () => {
+  it('writes Zipkin fields from the model (mapping details: zipkin-mapping.test.ts)', () => {
     const s = new Span(newResource({ 'service.name': 'cart', 'k8s.pod.name': 'cart-1' }), { zeta: 'z', 10: 1n, 9: true, alpha: [1n, 'x'] }, [
       { timeUnixNano: 1700000000000000700n, name: 'flush', attributes: { bytes: 10n }, droppedAttributesCount: 0 },
     ]);
@@ -416,8 +416,8 @@ describe('encodeZipkinV2Span: spans from other sources', () => {
     expect(encodeZipkinV2Span(s)).toBe(
       '{"traceId":"463ac35c9f6413ad","parentId":"5b4185666d50f68b","id":"48485a3953bb6124","name":"Encode",' +
         '"timestamp":1700000000000000,"duration":1,"localEndpoint":{"serviceName":"cart","port":8080},' +
-        '"annotations":[{"timestamp":1700000000000000,"value":"flush"}],' +
-        '"tags":{"10":"1","9":"true","alpha":"[1,\\"x\\"]","zeta":"z"}}',
+        '"annotations":[{"timestamp":1700000000000000,"value":"\\"flush\\":{\\"bytes\\":10}"}],' +
+        '"tags":{"10":"1","9":"true","alpha":"[1,\\"x\\"]","error":"boom","k8s.pod.name":"cart-1","otel.status_code":"ERROR","zeta":"z"}}',
     );
   });
 

@@ -2,11 +2,27 @@
  * The `zipkin` receiver: Zipkin's HTTP collector API. Answers like Zipkin's own collector (202, and 400
  * with the decoder's message), except that it answers 202 only once the pipelines accepted the spans, and
  * 503 with Retry-After when they push back.
+ *
+ * | route | Content-Type | decoder | transport label |
+ * | --- | --- | --- | --- |
+ * | POST /api/v2/spans | `application/x-protobuf` | proto3 `ListOfSpans` | `http_v2_proto` |
+ * | POST /api/v2/spans | anything else (or none) | v2 JSON | `http_v2_json` |
+ * | POST /api/v1/spans | `application/x-thrift` | Thrift `list<Span>` | `http_v1_thrift` |
+ * | POST /api/v1/spans | anything else (or none) | v1 JSON | `http_v1_json` |
+ *
+ * Before decoding, the body goes through Zipkin's checks (its `ZipkinHttpCollector`): exactly `[]` is
+ * an empty list; the first byte must start a list in some Zipkin encoding (`[`, Thrift `0x0C` or `0x0B`,
+ * proto3 `0x0A` followed by a non-zero byte), else `Expected a <DECODER> encoded list`; and JSON meant
+ * for the other API version is refused by name (`Expected a JSON_V2 encoded list, but received: JSON_V1`).
  */
 import { defineReceiver } from '../../component/types.js';
 import { s } from '../../config/schema.js';
+import type { Span } from '../../model/span.js';
 import { decodeZipkinV2Json } from '../../codecs/zipkin-json.js';
-import { SpanHttpServer, type SpanRoute } from '../../transport/http-span-server.js';
+import { decodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
+import { decodeZipkinThrift } from '../../codecs/zipkin-thrift.js';
+import { decodeZipkinV1Json } from '../../codecs/zipkin-v1-json.js';
+import { SpanHttpServer, type DecodeFailure, type SpanRoute } from '../../transport/http-span-server.js';
 
 const config = s.object({
   endpoint: s.endpoint().default('0.0.0.0:9411').describe('Address to listen on.'),
@@ -16,28 +32,65 @@ const config = s.object({
     .describe('Largest accepted body after decompression; larger requests get 413.'),
 });
 
-const JSON_V1_MARKER = Buffer.from('yAnnotations"');
+/** A Zipkin decoder as the collector names it in its messages. */
+interface ZipkinDecoder {
+  name: 'JSON_V1' | 'JSON_V2' | 'PROTO3' | 'THRIFT';
+  transport: string;
+  decode(body: Buffer): Span[];
+}
 
-const v2Spans: SpanRoute = {
-  method: 'POST',
-  url: '/api/v2/spans',
-  transport: 'http_json_v2',
-  decode(body, contentType) {
-    if (contentType.startsWith('application/x-protobuf')) {
-      return { status: 415, message: 'application/x-protobuf (proto3) is not supported yet; send application/json' };
-    }
-    if (body[0] !== 0x5b /* [ */) return { status: 400, message: 'Expected a JSON_V2 encoded list' };
-    if (body.includes(JSON_V1_MARKER)) return { status: 400, message: 'Expected a JSON_V2 encoded list, but received: JSON_V1' };
-    return decodeZipkinV2Json(body);
-  },
-};
+const JSON_V2: ZipkinDecoder = { name: 'JSON_V2', transport: 'http_v2_json', decode: decodeZipkinV2Json };
+const PROTO3: ZipkinDecoder = { name: 'PROTO3', transport: 'http_v2_proto', decode: decodeZipkinProto3 };
+const JSON_V1: ZipkinDecoder = { name: 'JSON_V1', transport: 'http_v1_json', decode: decodeZipkinV1Json };
+const THRIFT: ZipkinDecoder = { name: 'THRIFT', transport: 'http_v1_thrift', decode: decodeZipkinThrift };
+
+/** Zipkin's markers of the other JSON version (`SpanBytesDecoderDetector`, `testForUnexpectedFormat`). */
+const V1_MARKER = Buffer.from('yAnnotations"');
+const ENDPOINT_MARKER = Buffer.from('Endpoint"');
+const TAGS_MARKER = Buffer.from('"tags"');
+
+function isMediaType(contentType: string, mediaType: string): boolean {
+  return contentType.slice(0, mediaType.length).toLowerCase() === mediaType && (contentType.length === mediaType.length || contentType[mediaType.length] === ';' || contentType[mediaType.length] === ' ');
+}
+
+/** Zipkin's `decoderForListMessage` check: the first bytes start a list in one of its encodings. */
+function startsAList(body: Buffer): boolean {
+  const first = body[0];
+  return first === 0x5b /* [ */ || first === 12 /* Thrift list of structs */ || first === 11 /* zipkin-reporter-java#133 */ || (first === 10 && body.length > 1 && body[1] !== 0) /* proto3 */;
+}
+
+function decodeWith(decoder: ZipkinDecoder, body: Buffer): Span[] | DecodeFailure {
+  if (body.length === 2 && body[0] === 0x5b && body[1] === 0x5d) return [];
+  if (!startsAList(body)) return { status: 400, message: `Expected a ${decoder.name} encoded list` };
+  if (decoder === JSON_V2 && body.includes(V1_MARKER)) {
+    return { status: 400, message: 'Expected a JSON_V2 encoded list, but received: JSON_V1' };
+  }
+  if (decoder === JSON_V1 && (body.includes(ENDPOINT_MARKER) || body.includes(TAGS_MARKER))) {
+    return { status: 400, message: 'Expected a JSON_V1 encoded list, but received: JSON_V2' };
+  }
+  return decoder.decode(body);
+}
+
+function route(url: string, binary: ZipkinDecoder, binaryMediaType: string, json: ZipkinDecoder): SpanRoute {
+  const decoderFor = (contentType: string): ZipkinDecoder => (isMediaType(contentType, binaryMediaType) ? binary : json);
+  return {
+    method: 'POST',
+    url,
+    transport: json.transport,
+    transportFor: (contentType) => decoderFor(contentType).transport,
+    decode: (body, contentType) => decodeWith(decoderFor(contentType), body),
+  };
+}
 
 export const zipkinReceiver = defineReceiver({
   type: 'zipkin',
   stability: 'beta',
-  description: 'Receives spans on the Zipkin HTTP collector API (POST /api/v2/spans, JSON v2, gzip/deflate).',
+  description: 'Receives spans on the Zipkin HTTP collector API: /api/v2/spans (JSON, proto3) and /api/v1/spans (JSON, Thrift), gzip/deflate.',
   config,
   create(cfg, context) {
-    return new SpanHttpServer(context, cfg.endpoint, cfg.max_request_body_size, [v2Spans]);
+    return new SpanHttpServer(context, cfg.endpoint, cfg.max_request_body_size, [
+      route('/api/v2/spans', PROTO3, 'application/x-protobuf', JSON_V2),
+      route('/api/v1/spans', THRIFT, 'application/x-thrift', JSON_V1),
+    ]);
   },
 });
