@@ -3,15 +3,23 @@ import { ComponentRegistry } from './component/registry.js';
 import type { ComponentFactory } from './component/types.js';
 import { debugExporter } from './exporters/debug/index.js';
 import { fileExporter } from './exporters/file/index.js';
+import { zipkinExporter } from './exporters/zipkin/index.js';
+import { otlpExporter } from './exporters/otlp/index.js';
+import { otlpHttpExporter } from './exporters/otlphttp/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
 import { batchProcessor } from './processors/batch/index.js';
+import { otlpReceiver } from './receivers/otlp/index.js';
 import { zipkinReceiver } from './receivers/zipkin/index.js';
 
 export const builtInComponents: readonly ComponentFactory[] = [
   zipkinReceiver,
+  otlpReceiver,
   batchProcessor,
   fileExporter,
   debugExporter,
+  zipkinExporter,
+  otlpExporter,
+  otlpHttpExporter,
   healthCheckExtension,
 ] as ComponentFactory[];
 

@@ -6,8 +6,12 @@
  * snake_case names are unknown fields), unknown fields are ignored. As in protobuf JSON, 64-bit integers
  * are written as decimal strings and read from strings or numbers, and default values are not written.
  *
- * The Zipkin-only fields of the model (`shared`, `debug`, `localEndpoint`, `remoteEndpoint`) are not
- * written here; mapping them to attributes is the OTel mapping's job, not this codec's.
+ * The Zipkin-only fields of the model (`shared`, `debug`, `localEndpoint`, `remoteEndpoint`) are written
+ * as the extra attributes `zipkinFieldsToAttributes` returns, after the span's own (which win: that
+ * function leaves out keys the span has). Decoding leaves them as attributes.
+ *
+ * Also here: the OTLP/JSON `ExportTraceServiceResponse` and `google.rpc.Status` that OTLP/HTTP answers
+ * with when the request was JSON.
  */
 import {
   EMPTY_SCOPE,
@@ -25,6 +29,7 @@ import {
   type Status,
   type StatusCode,
 } from '../model/span.js';
+import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
 
 // ---- encoding
@@ -118,7 +123,9 @@ function spanJson(s: Span): string {
   if (s.kind !== 0) out += sep(out) + '"kind":' + s.kind;
   if (s.startTimeUnixNano !== 0n) out += sep(out) + '"startTimeUnixNano":"' + s.startTimeUnixNano + '"';
   if (s.endTimeUnixNano !== 0n) out += sep(out) + '"endTimeUnixNano":"' + s.endTimeUnixNano + '"';
-  const attributes = attributesJson(s.attributes);
+  let attributes = attributesJson(s.attributes);
+  const zipkin = zipkinFieldsToAttributes(s);
+  if (zipkin !== undefined) attributes = withExtraAttributes(attributes, zipkin);
   if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
   if (s.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + s.droppedAttributesCount;
   const events = s.events;
@@ -172,6 +179,14 @@ function attributesJson(a: Attributes | KeyValueList): string {
   let out = '';
   for (const key in a) out += (out === '' ? '[{"key":' : ',{"key":') + quoteJson(key) + ',"value":' + anyValueJson(a[key]) + '}';
   return out === '' ? '' : out + ']';
+}
+
+/** `list` (a JSON KeyValue list or '') extended by the attributes `extra`. */
+function withExtraAttributes(list: string, extra: Attributes): string {
+  let more = '';
+  for (const key in extra) more += ',{"key":' + quoteJson(key) + ',"value":' + anyValueJson(extra[key]) + '}';
+  if (more === '') return list;
+  return list === '' ? '[' + more.slice(1) + ']' : list.slice(0, -1) + more + ']';
 }
 
 /** An AnyValue: the oneof member is always written, also when it holds its type's default. */
@@ -582,4 +597,63 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 function readBytes(v: unknown, path: string): Uint8Array {
   if (typeof v !== 'string' || !BASE64.test(v)) throw wrongType(path, 'base64', v);
   return new Uint8Array(Buffer.from(v, 'base64'));
+}
+
+// ---- ExportTraceServiceResponse and google.rpc.Status
+
+/**
+ * An OTLP/JSON `ExportTraceServiceResponse`: `{}` on full success, else
+ * `{"partialSuccess":{"rejectedSpans":"2","errorMessage":"…"}}` (int64 as a decimal string).
+ */
+export function encodeOtlpJsonResponse(partial?: { rejectedSpans: number; errorMessage: string }): string {
+  if (partial === undefined || (partial.rejectedSpans === 0 && partial.errorMessage === '')) return '{}';
+  let inner = '{';
+  if (partial.rejectedSpans !== 0) inner += '"rejectedSpans":"' + partial.rejectedSpans + '"';
+  if (partial.errorMessage !== '') inner += sep(inner) + '"errorMessage":' + quoteJson(partial.errorMessage);
+  return '{"partialSuccess":' + inner + '}}';
+}
+
+/** The partial success of an OTLP/JSON response; undefined when there is none (or it is empty). */
+export function decodeOtlpJsonResponse(body: string | Buffer): { rejectedSpans: number; errorMessage: string } | undefined {
+  const text = typeof body === 'string' ? body : body.toString('utf8');
+  if (text.trim() === '') return undefined;
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (e) {
+    throw new OtlpDecodeError('', `Malformed JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(root)) throw wrongType('', 'a JSON object (ExportTraceServiceResponse)', root);
+  const p = root.partialSuccess;
+  if (p == null) return undefined;
+  if (!isObject(p)) throw wrongType('.partialSuccess', 'an object', p);
+  const rejected = p.rejectedSpans == null ? 0n : readInt64(p.rejectedSpans, '.partialSuccess.rejectedSpans');
+  const errorMessage = readString(p.errorMessage, '.partialSuccess.errorMessage');
+  if (rejected === 0n && errorMessage === '') return undefined;
+  return { rejectedSpans: Number(rejected), errorMessage };
+}
+
+/**
+ * A `google.rpc.Status` in protobuf JSON, as OTLP/HTTP answers a failed JSON request:
+ * `{"code":14,"message":"…"}`. Details are left out: over HTTP, Retry-After carries the delay.
+ */
+export function encodeJsonRpcStatus(code: number, message: string): string {
+  let out = '{';
+  if (code !== 0) out += '"code":' + code;
+  if (message !== '') out += sep(out) + '"message":' + quoteJson(message);
+  return out + '}';
+}
+
+/** The code and message of a JSON `google.rpc.Status`; undefined when the body is not one. */
+export function decodeJsonRpcStatus(body: string): { code: number; message: string } | undefined {
+  let root: unknown;
+  try {
+    root = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(root)) return undefined;
+  const code = typeof root.code === 'number' ? root.code : 0;
+  const message = typeof root.message === 'string' ? root.message : '';
+  return code === 0 && message === '' ? undefined : { code, message };
 }

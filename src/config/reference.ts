@@ -37,7 +37,7 @@ function table(schema: ObjectSchema<Shape>): string {
   if (rows.length === 0) return 'No settings.\n';
   const lines = ['| key | type | default | description |', '| --- | --- | --- | --- |'];
   for (const { key, doc } of rows) {
-    const dflt = doc.default === undefined ? (doc.type === 'map' ? '' : '*required*') : formatDefault(doc.type, doc.default);
+    const dflt = doc.default !== undefined ? formatDefault(doc.type, doc.default) : doc.type === 'map' || doc.optional ? '' : '*required*';
     lines.push(`| \`${key}\` | ${doc.type} | ${dflt} | ${doc.description.replace(/\|/g, '\\|')} |`);
   }
   return lines.join('\n') + '\n';

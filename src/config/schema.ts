@@ -19,6 +19,7 @@ export interface SchemaDoc {
   type: string;
   description: string;
   default?: unknown;
+  optional?: boolean;
 }
 
 export abstract class Schema<T> {
@@ -451,7 +452,12 @@ export function documentKeys(schema: ObjectSchema<Shape>, prefix = ''): { key: s
     } else {
       rows.push({
         key,
-        doc: { type: f.typeName(), description: f.description, ...(f.hasDefault ? { default: f.defaultValue } : {}) },
+        doc: {
+          type: f.typeName(),
+          description: f.description,
+          ...(f.hasDefault ? { default: f.defaultValue } : {}),
+          ...(f.isOptional ? { optional: true } : {}),
+        },
       });
     }
   }

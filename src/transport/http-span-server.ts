@@ -1,7 +1,8 @@
 /**
  * The HTTP side shared by span receivers: body limits applied after decompression, gzip/deflate, the
  * mapping of pipeline acceptance to status codes, and the receiver metrics. A receiver supplies routes
- * that turn a body into spans.
+ * that turn a body into spans and, when its protocol prescribes the bodies of answers (OTLP/HTTP), how
+ * to write them.
  */
 import { createGunzip, createInflate } from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
@@ -16,16 +17,63 @@ export interface DecodeFailure {
   message: string;
 }
 
+/**
+ * Spans of a request of which the decoder left some out as invalid; the rest go on. The client is told
+ * (an OTLP partial success) and the left-out spans are counted as refused with reason `invalid`.
+ */
+export interface PartiallyDecoded {
+  spans: Span[];
+  rejected: number;
+  /** Why they were left out, for the client. */
+  message: string;
+}
+
+/** A response: status, and an optional body with its Content-Type. */
+export interface HttpAnswer {
+  status: number;
+  contentType?: string;
+  body?: string | Buffer;
+}
+
+/** How a route answers; without it, success is 202 with no body and errors are text/plain. */
+export interface SpanRouteAnswers {
+  /** The spans were accepted; `partial` when the decoder left some out. */
+  accepted(contentType: string, partial?: { rejected: number; message: string }): HttpAnswer;
+  /**
+   * The request failed with `status` (400, 413, 415, 500 or 503) because of `message`. A 503 gets a
+   * Retry-After header from the server.
+   */
+  failed(contentType: string, status: number, message: string): HttpAnswer;
+}
+
 export interface SpanRoute {
   method: 'POST';
   url: string;
   /** Label for metrics, e.g. `http_json_v2`. */
   transport: string;
+  /** For a URL that takes several encodings: the metrics label of a request by its Content-Type. */
+  transportFor?(contentType: string): string;
   /**
    * Decodes a whole (decompressed) body. Throwing means the body is malformed: the client gets 400 with
    * the error's message. Called with a non-empty body only.
    */
-  decode(body: Buffer, contentType: string): Span[] | DecodeFailure;
+  decode(body: Buffer, contentType: string): Span[] | DecodeFailure | PartiallyDecoded;
+  answers?: SpanRouteAnswers;
+}
+
+const PLAIN_ANSWERS: SpanRouteAnswers = {
+  accepted: () => ({ status: 202 }),
+  failed: (_contentType, status, message) => ({ status, contentType: 'text/plain; charset=utf-8', body: message + '\n' }),
+};
+
+function transportOf(route: SpanRoute, contentType: string): string {
+  return route.transportFor === undefined ? route.transport : route.transportFor(contentType);
+}
+
+async function send(reply: FastifyReply, answer: HttpAnswer): Promise<void> {
+  void reply.code(answer.status);
+  if (answer.contentType !== undefined) void reply.type(answer.contentType);
+  await reply.send(answer.body);
 }
 
 /** Fails the stream as soon as the decompressed size passes the limit, so a bomb is never inflated whole. */
@@ -89,10 +137,15 @@ export class SpanHttpServer implements Receiver {
       limit.receivedEncodedLength = 0;
       payload.on('data', (chunk: Buffer) => (limit.receivedEncodedLength += chunk.length));
       inflate.on('error', (e) => limit.destroy(new HttpError(400, `Cannot ${encoding.includes('gzip') ? 'gunzip' : 'inflate'} spans: ${e.message}`)));
+      // Fastify listens for errors only while it reads the body. When it stops early (the compressed body
+      // alone is over the limit), a later error of this stream must not go unhandled: that would end the
+      // process.
+      limit.on('error', () => undefined);
       return (payload as Readable).pipe(inflate).pipe(limit);
     });
 
-    app.setErrorHandler((error: FastifyError, _request, reply) => {
+    const byUrl = new Map(this.routes.map((r) => [r.url, r]));
+    app.setErrorHandler((error: FastifyError, request, reply) => {
       let status = error.statusCode ?? 500;
       let message = error.message;
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -102,8 +155,10 @@ export class SpanHttpServer implements Receiver {
         this.context.logger.error({ err: error }, 'request failed');
         message = 'internal error';
       } else if (status < 400) status = 400;
-      this.countMalformed('http', status);
-      void reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
+      const route = byUrl.get(request.routeOptions.url ?? '');
+      const contentType = String(request.headers['content-type'] ?? '');
+      this.countMalformed(route === undefined ? 'http' : transportOf(route, contentType), status);
+      void send(reply, (route?.answers ?? PLAIN_ANSWERS).failed(contentType, status, message));
     });
 
     for (const route of this.routes) {
@@ -130,26 +185,31 @@ export class SpanHttpServer implements Receiver {
   }
 
   private async handle(route: SpanRoute, body: Buffer | undefined, contentType: string, reply: FastifyReply): Promise<void> {
+    const answers = route.answers ?? PLAIN_ANSWERS;
     if (body === undefined || body.length === 0) {
-      await reply.code(202).send();
+      await send(reply, answers.accepted(contentType));
       return;
     }
-    let spans: Span[] | DecodeFailure;
+    const transport = transportOf(route, contentType);
+    let decoded: Span[] | DecodeFailure | PartiallyDecoded;
     try {
-      spans = route.decode(body, contentType);
+      decoded = route.decode(body, contentType);
     } catch (e) {
-      spans = { status: 400, message: (e as Error).message };
+      decoded = { status: 400, message: (e as Error).message };
     }
-    if (!Array.isArray(spans)) {
-      this.countMalformed(route.transport, spans.status);
-      await reply.code(spans.status).type('text/plain; charset=utf-8').send(spans.message + '\n');
+    if ('status' in decoded) {
+      this.countMalformed(transport, decoded.status);
+      await send(reply, answers.failed(contentType, decoded.status, decoded.message));
       return;
     }
-    const labels = { receiver: this.context.id, transport: route.transport };
+    const spans = Array.isArray(decoded) ? decoded : decoded.spans;
+    const partial = Array.isArray(decoded) || decoded.rejected === 0 ? undefined : { rejected: decoded.rejected, message: decoded.message };
+    const labels = { receiver: this.context.id, transport };
     const n = spans.length;
-    this.context.metrics.receiverReceived.inc(labels, n);
+    this.context.metrics.receiverReceived.inc(labels, n + (partial?.rejected ?? 0));
+    if (partial !== undefined) this.context.metrics.receiverRefused.inc({ ...labels, reason: 'invalid' }, partial.rejected);
     if (n === 0) {
-      await reply.code(202).send();
+      await send(reply, answers.accepted(contentType, partial));
       return;
     }
     try {
@@ -160,11 +220,11 @@ export class SpanHttpServer implements Receiver {
       if (refused === undefined) this.context.logger.error({ err: e }, 'pipeline failed');
       const status = refused === undefined ? 500 : refused.retryable ? 503 : 400;
       if (refused?.retryable) reply.header('retry-after', String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))));
-      await reply.code(status).type('text/plain; charset=utf-8').send(`${refused?.message ?? 'internal error'}\n`);
+      await send(reply, answers.failed(contentType, status, refused?.message ?? 'internal error'));
       return;
     }
     this.context.metrics.receiverAccepted.inc(labels, n);
-    await reply.code(202).send();
+    await send(reply, answers.accepted(contentType, partial));
   }
 
   /** Stops accepting connections and waits for requests in flight (they finish their hand-off). */

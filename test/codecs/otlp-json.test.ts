@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { OtlpDecodeError, decodeOtlpJsonRequest, encodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
 import { decodeZipkinV2Json } from '../../src/codecs/zipkin-json.js';
+import { zipkinFieldsToAttributes } from '../../src/codecs/zipkin-otlp.js';
 import { EMPTY_SCOPE, Span, SpanKind, StatusCode, UNSET_STATUS, newResource, type AnyValue } from '../../src/model/span.js';
 
 function fixture(path: string): string {
@@ -213,15 +214,25 @@ describe('encodeOtlpJsonRequest', () => {
     expect(encodeOtlpJsonRequest([s])).toBe('{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[{}]}]}]}');
   });
 
-  it('does not write Zipkin-only fields', () => {
+  it('writes the Zipkin-only fields as attributes after the span\'s own (zipkinFieldsToAttributes)', () => {
     const s = newSpan();
+    s.attributes = { own: 'x' };
     s.shared = true;
     s.debug = true;
     s.localEndpoint = { serviceName: '', ipv4: '10.0.0.1', ipv6: '', port: 80 };
     s.remoteEndpoint = { serviceName: 'db', ipv4: '', ipv6: '::1', port: 5432 };
-    expect(encodeOtlpJsonRequest([s])).toBe(
-      '{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174"}]}]}]}',
-    );
+    const span = JSON.parse(encodeOtlpJsonRequest([s])).resourceSpans[0].scopeSpans[0].spans[0];
+    expect(span.attributes).toEqual([
+      { key: 'own', value: { stringValue: 'x' } },
+      ...Object.entries(zipkinFieldsToAttributes(s)!).map(([key, v]) => ({ key, value: JSON.parse(encodeOtlpJsonRequest([Object.assign(newSpan(), { attributes: { v } })])).resourceSpans[0].scopeSpans[0].spans[0].attributes[0].value })),
+    ]);
+    expect(span.attributes.map((a: { key: string }) => a.key)).toEqual(['own', 'net.host.ip', 'net.host.port', 'peer.service', 'net.peer.ip', 'net.peer.port', 'zipkin.shared', 'zipkin.debug']);
+  });
+
+  it('writes only Zipkin-derived attributes when the span has none of its own', () => {
+    const s = newSpan();
+    s.debug = true;
+    expect(encodeOtlpJsonRequest([s])).toContain('"attributes":[{"key":"zipkin.debug","value":{"boolValue":true}}]');
   });
 
   const bytes = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
@@ -354,7 +365,7 @@ describe('decodeOtlpJsonRequest: errors', () => {
 });
 
 describe('Zipkin → OTLP/JSON → model', () => {
-  it('keeps everything but the Zipkin-only fields; 64-bit trace ids come back padded', () => {
+  it('keeps everything, the Zipkin-only fields as attributes; 64-bit trace ids come back padded', () => {
     const zipkin = decodeZipkinV2Json('[{"traceId":"463ac35c9f6413ad","id":"48485a3953bb6124","kind":"SERVER","name":"get","timestamp":1,"duration":2,"localEndpoint":{"serviceName":"a","ipv4":"10.0.0.1"},"annotations":[{"timestamp":1,"value":"x"}],"tags":{"k":"v"},"shared":true}]');
     const [back] = decodeOtlpJsonRequest(encodeOtlpJsonRequest(zipkin));
     const expected = zipkin[0];
@@ -367,8 +378,9 @@ describe('Zipkin → OTLP/JSON → model', () => {
       expected.endTimeUnixNano,
     ]);
     expect(back.events).toEqual(expected.events);
-    expect(back.attributes).toEqual(expected.attributes);
+    expect(back.attributes).toEqual({ ...expected.attributes, 'net.host.ip': '10.0.0.1', 'zipkin.shared': true });
     expect(back.resource).toEqual(expected.resource);
+    // The fields themselves stay empty: turning the attributes back into Zipkin fields is the Zipkin encoder's job.
     expect([back.shared, back.localEndpoint]).toEqual([false, undefined]);
   });
 });

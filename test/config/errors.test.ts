@@ -40,7 +40,7 @@ const withLine = (n: number, text: string) =>
 describe('config errors name file, line, column and path', () => {
   it.each([
     ['unknown receiver type, with a suggestion', withLine(2, '  zipkn:'), [
-      'F:2:3: receivers.zipkn: unknown receiver type "zipkn" (did you mean "zipkin"?); known types: zipkin',
+      'F:2:3: receivers.zipkn: unknown receiver type "zipkn" (did you mean "zipkin"?); known types: zipkin, otlp',
       'F:13:19: service.pipelines.traces.receivers[0]: references receiver "zipkin" which is not configured (did you mean "zipkn"?)',
     ]],
     ['unknown key, with a suggestion', withLine(6, '    send_batch_sise: 10'), [

@@ -141,7 +141,8 @@ describe('zipkin receiver over HTTP', () => {
     ['a bad trace id', '[{"traceId":"xyz","id":"1"}]', {}, 400, /traceId/],
     ['a corrupt gzip body', Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' }, 400, /^Cannot gunzip spans/],
     ['an unsupported encoding', '[]', { 'content-encoding': 'br' }, 415, /Content-Encoding "br"/],
-    ['proto3 (a later issue)', Buffer.from([0x0a, 0x01]), { 'content-type': 'application/x-protobuf' }, 415, /proto3/],
+    // A success row: one proto3 span (trace 463ac35c9f6413ad, service "svc"), accepted with 202 and no body.
+    ['proto3', Buffer.from('0a220a08463ac35c9f6413ad1a0848485a3953bb61242a0570726f746f42050a03737663', 'hex'), { 'content-type': 'application/x-protobuf' }, 202, /^$/],
   ])('answers %s with a message naming the problem', async (_n, body, headers, status, message) => {
     const { url } = await startWith(basic);
     const res = await post(url, body, headers as Record<string, string>);
@@ -184,8 +185,8 @@ service:
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.text()).toMatch(/queue is full/);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    expect(text).toContain('spanline_receiver_accepted_spans_total{receiver="zipkin",transport="http_json_v2"} 3');
-    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="zipkin",transport="http_json_v2",reason="queue_full"} 3');
+    expect(text).toContain('spanline_receiver_accepted_spans_total{receiver="zipkin",transport="http_v2_json"} 3');
+    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="zipkin",transport="http_v2_json",reason="queue_full"} 3');
     expect(text).toContain('spanline_exporter_enqueue_failed_spans_total{exporter="always_busy"} 3');
   });
 
@@ -194,8 +195,8 @@ service:
     expect((await post(url, FIXTURE)).status).toBe(202);
     expect((await post(url, 'nope')).status).toBe(400);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    expect(text).toContain('spanline_receiver_received_spans_total{receiver="zipkin",transport="http_json_v2"} 3');
-    expect(text).toContain('spanline_receiver_malformed_requests_total{receiver="zipkin",transport="http_json_v2",reason="malformed"} 1');
+    expect(text).toContain('spanline_receiver_received_spans_total{receiver="zipkin",transport="http_v2_json"} 3');
+    expect(text).toContain('spanline_receiver_malformed_requests_total{receiver="zipkin",transport="http_v2_json",reason="malformed"} 1');
     expect(text).toMatch(/spanline_exporter_queue_capacity\{exporter="file"\} 50000/);
     const h = await fetch(`http://127.0.0.1:${health}/`);
     expect(h.status).toBe(200);
@@ -281,9 +282,13 @@ service:
     expect(rows[0]).toEqual(['KIND', 'TYPE', 'STABILITY', 'SOURCE', 'DESCRIPTION']);
     expect(rows.slice(1).map((r) => `${r[0]}/${r[1]}`)).toEqual([
       'receiver/zipkin',
+      'receiver/otlp',
       'processor/batch',
       'exporter/file',
       'exporter/debug',
+      'exporter/zipkin',
+      'exporter/otlp',
+      'exporter/otlphttp',
       'extension/health_check',
     ]);
     const cfg = writeTemp('c.yaml', `plugins: [${resolve('examples/plugins/url-query-scrubber.mjs')}]\n`);

@@ -11,7 +11,7 @@
  * filled, cut batches and the one being sent — counts against `max_buffered_spans`.
  */
 import type { Logger } from 'pino';
-import { RefusedError, type SpanConsumer } from '../../component/types.js';
+import { isRefused, RefusedError, type SpanConsumer } from '../../component/types.js';
 import type { Span, SpanBatch } from '../../model/span.js';
 import type { BatchConfig } from './config.js';
 
@@ -245,7 +245,7 @@ export class SpanBatcher implements SpanConsumer {
           // The senders still own their spans: they get the error and decide, so nothing is retried or counted here.
           return this.refuse(b, e);
         }
-        const retryable = e instanceof RefusedError && e.retryable;
+        const retryable = isRefused(e) && e.retryable;
         if (!retryable) {
           this.logDownstreamError(e, b.count);
           return this.context.dropped(b.count, 'downstream_permanent');

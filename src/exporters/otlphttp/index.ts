@@ -1,0 +1,188 @@
+/**
+ * The `otlphttp` exporter: OTLP/HTTP to any OTLP backend, protobuf or JSON, gzip by default. Config as
+ * the OpenTelemetry Collector's `otlphttp` exporter: requests go to `traces_endpoint`, or to `endpoint`
+ * with `/v1/traces` appended.
+ *
+ * Outcomes follow the OTLP specification's HTTP "Failures" sections: 429, 502, 503 and 504 are retryable
+ * and their Retry-After (seconds or an HTTP date) is passed on to the queue; every other 4xx and 5xx is
+ * permanent (its google.rpc.Status message is quoted in the error); a connection that fails or closes
+ * without an answer is retryable. A 2xx with a partial success is a success for the queue (OTLP forbids
+ * a retry); see RejectedSpans.
+ *
+ * Uses node:http(s) rather than fetch: fetch (undici) takes CA, client certificate and verification
+ * options only through an undici dispatcher, which Node does not expose.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
+import { s } from '../../config/schema.js';
+import { decodeJsonRpcStatus, decodeOtlpJsonResponse, encodeOtlpJsonRequest } from '../../codecs/otlp-json.js';
+import { decodeOtlpProtoResponse, decodeRpcStatus, encodeOtlpProtoRequest, type PartialSuccess } from '../../codecs/otlp-proto.js';
+import { loadTlsFiles, tlsClientSchema, validateTls } from '../../transport/tls.js';
+import { RejectedSpans } from '../otlp/rejected-spans.js';
+
+const gzipAsync = promisify(gzip);
+
+const URL_PATTERN = /^https?:\/\/[^\s/]+(\/\S*)?$/;
+
+const config = s.object({
+  endpoint: s
+    .string()
+    .matches(URL_PATTERN, 'an http:// or https:// URL')
+    .optional()
+    .describe('Base URL of the backend\'s OTLP/HTTP receiver; traces go to `<endpoint>/v1/traces`.'),
+  traces_endpoint: s
+    .string()
+    .matches(URL_PATTERN, 'an http:// or https:// URL')
+    .optional()
+    .describe('Full URL for traces; overrides `endpoint`.'),
+  encoding: s.enum('proto', 'json').default('proto').describe('`proto`: application/x-protobuf. `json`: application/json (OTLP/JSON).'),
+  headers: s.record(s.string()).default({}).describe('HTTP headers sent with every request (e.g. an API key).'),
+  compression: s.enum('gzip', 'none').default('gzip').describe('Compression of request bodies.'),
+  tls: tlsClientSchema(),
+});
+
+/** Where traces go: `traces_endpoint`, else `endpoint` + `/v1/traces`. */
+export function tracesUrl(cfg: { endpoint?: string; traces_endpoint?: string }): string {
+  if (cfg.traces_endpoint !== undefined) return cfg.traces_endpoint;
+  return cfg.endpoint!.replace(/\/+$/, '') + '/v1/traces';
+}
+
+/** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Enough for any Status or ExportTraceServiceResponse; more is not read. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/** The message of an error body: a google.rpc.Status in the response's encoding, or its text. */
+function errorMessageOf(body: Buffer, contentType: string): string {
+  try {
+    if (contentType.startsWith('application/x-protobuf')) {
+      const st = decodeRpcStatus(body);
+      if (st.message !== '') return st.message;
+    } else if (contentType.startsWith('application/json')) {
+      const st = decodeJsonRpcStatus(body.toString('utf8'));
+      if (st !== undefined && st.message !== '') return st.message;
+    }
+  } catch {
+    // Not a Status: quote the body as text.
+  }
+  const text = body.toString('utf8').trim();
+  return text.length > 300 ? text.slice(0, 300) + '…' : text;
+}
+
+/** Classifies a response as the OTLP specification's HTTP failure sections say. */
+export function classifyHttpResponse(status: number, headers: { 'retry-after'?: string; 'content-type'?: string }, body: Buffer): ExportResult | 'success' {
+  if (status >= 200 && status < 300) return 'success';
+  const message = errorMessageOf(body, headers['content-type'] ?? '');
+  const error = new Error(`OTLP/HTTP export failed: HTTP ${status}${message === '' ? '' : `: ${message}`}`);
+  if (RETRYABLE_STATUS.has(status)) return retryable(error, parseRetryAfter(headers['retry-after']));
+  return permanent(error);
+}
+
+function partialSuccessOf(body: Buffer, contentType: string): PartialSuccess | undefined {
+  if (body.length === 0) return undefined;
+  return contentType.startsWith('application/json') ? decodeOtlpJsonResponse(body) : decodeOtlpProtoResponse(body);
+}
+
+interface Response {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+export const otlpHttpExporter = defineExporter({
+  type: 'otlphttp',
+  stability: 'beta',
+  description: 'Sends spans to an OTLP backend over HTTP (POST /v1/traces), protobuf or JSON, gzip by default.',
+  config,
+  validate(cfg) {
+    const problems = validateTls(cfg.tls);
+    if (cfg.endpoint === undefined && cfg.traces_endpoint === undefined) {
+      problems.push({ path: ['endpoint'], message: 'set endpoint or traces_endpoint' });
+    }
+    return problems;
+  },
+  create(cfg, context) {
+    const url = new URL(tracesUrl(cfg));
+    const https = url.protocol === 'https:';
+    const contentType = cfg.encoding === 'proto' ? 'application/x-protobuf' : 'application/json';
+    const rejected = new RejectedSpans(context);
+    let agent: HttpAgent | HttpsAgent | undefined;
+
+    function post(body: Buffer, signal: AbortSignal): Promise<Response> {
+      const headers: Record<string, string | number> = {
+        ...cfg.headers,
+        'content-type': contentType,
+        'content-length': body.length,
+        'user-agent': 'spanline',
+      };
+      if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
+      return new Promise((resolve, reject) => {
+        const req = (https ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent, signal }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES) }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    }
+
+    return {
+      async start() {
+        if (https) {
+          const files = await loadTlsFiles(cfg.tls);
+          agent = new HttpsAgent({ keepAlive: true, ca: files.ca, cert: files.cert, key: files.key, rejectUnauthorized: !cfg.tls.insecure_skip_verify });
+        } else agent = new HttpAgent({ keepAlive: true });
+        context.logger.info({ url: url.href, encoding: cfg.encoding, compression: cfg.compression }, 'exporting OTLP/HTTP');
+      },
+
+      async export(batch, signal): Promise<ExportResult> {
+        let body: Buffer;
+        try {
+          body = cfg.encoding === 'proto' ? encodeOtlpProtoRequest(batch) : Buffer.from(encodeOtlpJsonRequest(batch), 'utf8');
+          if (cfg.compression === 'gzip') body = await gzipAsync(body);
+        } catch (e) {
+          return permanent(e as Error);
+        }
+        let res: Response;
+        try {
+          res = await post(body, signal);
+        } catch (e) {
+          // Refused, reset, or closed without an answer: OTLP says retry with backoff.
+          return retryable(new Error(`OTLP/HTTP export to ${url.href} failed: ${(e as Error).message}`));
+        }
+        const outcome = classifyHttpResponse(res.status, res.headers as { 'retry-after'?: string; 'content-type'?: string }, res.body);
+        if (outcome !== 'success') return outcome;
+        try {
+          rejected.record(partialSuccessOf(res.body, res.headers['content-type'] ?? ''));
+        } catch (e) {
+          // The spans were accepted; only the response is unreadable.
+          context.logger.debug({ err: e }, 'cannot decode the ExportTraceServiceResponse');
+        }
+        return SUCCESS;
+      },
+
+      async shutdown() {
+        agent?.destroy();
+        agent = undefined;
+        rejected.close();
+      },
+    };
+  },
+});

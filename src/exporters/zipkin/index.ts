@@ -1,0 +1,233 @@
+/**
+ * The `zipkin` exporter: POSTs spans to a Zipkin collector (`/api/v2/spans` of a Zipkin server, or
+ * anything that speaks its HTTP API) as Zipkin v2 JSON or proto3, gzip-compressed by default. Config as
+ * the OpenTelemetry Collector's `zipkinexporter`.
+ *
+ * It only sends one batch and classifies the answer; queueing and retry are the sending queue's:
+ * 2xx is success; 429, 5xx and network errors are retryable (with the server's Retry-After); any other
+ * status is permanent, and so is a batch that cannot be encoded.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
+import { s, type Path } from '../../config/schema.js';
+import { encodeZipkinV2Json } from '../../codecs/zipkin-json.js';
+import { encodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
+import { newResource, serviceNameOf, SERVICE_NAME, type Resource, type Span, type SpanBatch } from '../../model/span.js';
+import { loadTlsFiles, tlsClientSchema, validateTls, type TlsClientConfig, type TlsMaterial } from '../../transport/tls.js';
+
+const gzip = promisify(gzipCallback);
+
+const config = s.object({
+  endpoint: s
+    .string()
+    .matches(/^https?:\/\/[^\s]+$/, 'an http:// or https:// URL')
+    .describe('URL to POST spans to, e.g. `http://zipkin:9411/api/v2/spans`.'),
+  format: s
+    .enum('json', 'proto')
+    .default('json')
+    .describe('`json`: Zipkin v2 JSON. `proto`: Zipkin proto3 `ListOfSpans` (`Content-Type: application/x-protobuf`).'),
+  compression: s.enum('gzip', 'none').default('gzip').describe('Compress request bodies (`Content-Encoding: gzip`).'),
+  headers: s.record(s.string()).default({}).describe("Headers added to every request; they replace the exporter's own of the same name."),
+  tls: tlsClientSchema(),
+  default_service_name: s
+    .string()
+    .default('<missing service name>')
+    .describe('Service name of spans that have none (no `service.name` resource attribute).'),
+});
+
+const FORMATS = {
+  json: { contentType: 'application/json', encode: (spans: Span[]) => Buffer.from(encodeZipkinV2Json(spans)) },
+  proto: { contentType: 'application/x-protobuf', encode: encodeZipkinProto3 },
+} as const;
+
+/** Longest part of an error answer quoted in the error message. */
+const ERROR_BODY_LIMIT = 512;
+
+function usesTls(tls: TlsClientConfig): boolean {
+  return tls.insecure_skip_verify || tls.ca_file !== undefined || tls.cert_file !== undefined;
+}
+
+function validate(cfg: { endpoint: string; tls: TlsClientConfig }): { path: Path; message: string }[] {
+  try {
+    new URL(cfg.endpoint);
+  } catch {
+    return [{ path: ['endpoint'], message: `${JSON.stringify(cfg.endpoint)} is not a valid URL` }];
+  }
+  const problems: { path: Path; message: string }[] = validateTls(cfg.tls);
+  if (cfg.endpoint.startsWith('http:') && usesTls(cfg.tls)) {
+    problems.push({ path: ['tls'], message: 'TLS options need an https:// endpoint' });
+  }
+  return problems;
+}
+
+export const zipkinExporter = defineExporter({
+  type: 'zipkin',
+  stability: 'beta',
+  description: "Sends spans to a Zipkin server's HTTP collector (POST /api/v2/spans) as Zipkin v2 JSON or proto3, gzip by default.",
+  config,
+  validate,
+  create(cfg, context) {
+    const problems = validate(cfg);
+    if (problems.length > 0) throw new Error(`zipkin exporter: ${problems[0].path.join('.')}: ${problems[0].message}`);
+    const endpoint = cfg.endpoint;
+    const format = FORMATS[cfg.format];
+    const headers: Record<string, string> = { 'content-type': format.contentType };
+    if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
+    for (const [name, value] of Object.entries(cfg.headers)) headers[name.toLowerCase()] = value;
+    const named = new DefaultServiceName(cfg.default_service_name);
+    let dispatcher: RequestInit['dispatcher'];
+
+    async function encode(batch: SpanBatch): Promise<Uint8Array> {
+      const body = format.encode(named.apply(batch));
+      return cfg.compression === 'gzip' ? gzip(body) : body;
+    }
+
+    return {
+      async start() {
+        if (usesTls(cfg.tls)) {
+          const files = await loadTlsFiles(cfg.tls);
+          dispatcher = await tlsDispatcher({ ...files, rejectUnauthorized: !cfg.tls.insecure_skip_verify });
+        }
+        context.logger.info({ endpoint, format: cfg.format, compression: cfg.compression }, 'sending spans to Zipkin');
+      },
+
+      async export(batch, signal) {
+        let body: Uint8Array;
+        try {
+          body = await encode(batch);
+        } catch (e) {
+          return permanent(new Error(`cannot encode spans as Zipkin ${cfg.format}: ${(e as Error).message}`));
+        }
+        let res: Response;
+        try {
+          res = await fetch(endpoint, { method: 'POST', headers, body, signal, dispatcher });
+        } catch (e) {
+          return retryable(new Error(`POST ${endpoint} failed: ${describeFetchError(e)}`));
+        }
+        return classify(res, endpoint, signal);
+      },
+
+      async shutdown() {
+        await dispatcher?.close();
+      },
+    };
+  },
+});
+
+/** The outcome of one POST, from the answer. */
+async function classify(res: Response, endpoint: string, signal: AbortSignal): Promise<ExportResult> {
+  const status = res.status;
+  if (status >= 200 && status < 300) {
+    await discard(res);
+    return SUCCESS;
+  }
+  const text = await readStart(res, ERROR_BODY_LIMIT, signal);
+  const error = new Error(`${endpoint} answered ${status}${text ? `: ${text}` : ''}`);
+  if (status === 429 || status >= 500) return retryable(error, retryAfterMs(res.headers.get('retry-after')));
+  return permanent(error);
+}
+
+/**
+ * Gives spans without a service name `default_service_name`. The batch may be shared with other
+ * exporters, so such spans are not changed: the encoder gets a view of each (a prototype-linked object
+ * whose own `resource` shadows the span's), with a copy of its resource plus the name, made once per
+ * resource. Batches where every span has a name are returned as they are.
+ */
+class DefaultServiceName {
+  private readonly named = new WeakMap<Resource, Resource>();
+
+  constructor(private readonly name: string) {}
+
+  apply(batch: SpanBatch): SpanBatch {
+    let out: SpanBatch | undefined;
+    for (let i = 0; i < batch.length; i++) {
+      const span = batch[i];
+      if (serviceNameOf(span) !== '') continue;
+      out ??= batch.slice();
+      const view = Object.create(span) as Span;
+      view.resource = this.resourceFor(span.resource);
+      out[i] = view;
+    }
+    return out ?? batch;
+  }
+
+  private resourceFor(resource: Resource): Resource {
+    let r = this.named.get(resource);
+    if (r === undefined) {
+      r = newResource({ ...resource.attributes, [SERVICE_NAME]: this.name });
+      r.droppedAttributesCount = resource.droppedAttributesCount;
+      this.named.set(resource, r);
+    }
+    return r;
+  }
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // Date.parse also reads "-1" or "3.5" as dates; an HTTP date has a day and a month name.
+  if (!/[a-z]/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+async function discard(res: Response): Promise<void> {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // The answer was already complete; nothing to free.
+  }
+}
+
+/** Up to `limit` characters of the body, on one line; the rest is not read. */
+async function readStart(res: Response, limit: number, signal: AbortSignal): Promise<string> {
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit * 4 && !signal.aborted) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // A broken error body does not change the outcome, only its message.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+  return text.length > limit ? text.slice(0, limit) + '…' : text;
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, a certificate error, …). */
+function describeFetchError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.name === 'AbortError' || e.name === 'TimeoutError') return 'aborted (attempt timed out or shutdown)';
+  const cause = e.cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return code && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
+  }
+  return e.message;
+}
+
+/**
+ * A dispatcher with its own TLS settings for fetch. Node 20's fetch is the undici it bundles, which
+ * does not export its `Agent`; the global dispatcher it installs when first used is one, so its
+ * constructor is taken from there. (With the `undici` package as a dependency this becomes
+ * `new Agent(...)` from it.)
+ */
+async function tlsDispatcher(connect: TlsMaterial & { rejectUnauthorized: boolean }): Promise<RequestInit['dispatcher']> {
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const global = globalThis as unknown as Record<symbol, { constructor: unknown } | undefined>;
+  // A data: URL loads the bundled undici without touching the network.
+  if (global[key] === undefined) await (await fetch('data:,')).arrayBuffer();
+  const Agent = global[key]?.constructor;
+  if (typeof Agent !== 'function') throw new Error('zipkin exporter: this Node.js has no fetch dispatcher to apply the tls options to');
+  return new (Agent as new (options: { connect: typeof connect }) => NonNullable<RequestInit['dispatcher']>)({ connect });
+}

@@ -1,0 +1,140 @@
+/**
+ * OTLP/gRPC traces: the unary `opentelemetry.proto.collector.trace.v1.TraceService/Export`, served by
+ * @grpc/grpc-js with Buffer pass-through (de)serializers, so that the request goes straight from bytes to
+ * spans through our codec. grpc-js handles gzip and refuses messages over `max_recv_msg_size` (after
+ * decompression) with RESOURCE_EXHAUSTED, before the handler runs.
+ *
+ * Answers, as the OTLP specification's "Failures" and "Throttling" sections prescribe:
+ * - accepted: an `ExportTraceServiceResponse`, with a partial success when invalid spans were left out;
+ * - undecodable request: INVALID_ARGUMENT (not retryable);
+ * - refused by the pipelines, retryable (a full queue, shutting down): UNAVAILABLE with a
+ *   `google.rpc.RetryInfo` detail carrying the Retry-After hint;
+ * - refused, permanent: INVALID_ARGUMENT; any other failure: INTERNAL.
+ */
+import { Metadata, Server, ServerCredentials, status as grpcStatus, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
+import type { Receiver, ReceiverContext } from '../../component/types.js';
+import { isRefused } from '../../component/types.js';
+import { decodeOtlpProtoRequest, encodeOtlpProtoResponse, encodeRpcStatus, TRACE_SERVICE_EXPORT_PATH } from '../../codecs/otlp-proto.js';
+import type { Span } from '../../model/span.js';
+import { parseEndpoint } from '../../service/http.js';
+import { withoutInvalidSpans } from './invalid-spans.js';
+
+const passThrough = (b: Buffer) => b;
+
+const TRACE_SERVICE: ServiceDefinition = {
+  Export: {
+    path: TRACE_SERVICE_EXPORT_PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: passThrough,
+    requestDeserialize: passThrough,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+    originalName: 'export',
+  },
+};
+
+const TRANSPORT = 'grpc';
+
+/** A gRPC error whose trailers carry a google.rpc.Status with RetryInfo, as OTLP throttling asks. */
+function unavailable(message: string, retryAfterMs: number) {
+  const metadata = new Metadata();
+  metadata.set('grpc-status-details-bin', encodeRpcStatus({ code: grpcStatus.UNAVAILABLE, message, retryDelayMs: retryAfterMs }));
+  return { code: grpcStatus.UNAVAILABLE, details: message, metadata };
+}
+
+export class OtlpGrpcServer implements Receiver {
+  private server: Server | undefined;
+  private boundPort = 0;
+
+  constructor(
+    private readonly context: ReceiverContext,
+    private readonly endpoint: string,
+    private readonly maxReceiveMessageSize: number,
+  ) {}
+
+  /** The bound port, once started (tests listen on port 0). */
+  port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    const server = new Server({
+      'grpc.max_receive_message_length': this.maxReceiveMessageSize,
+    });
+    server.addService(TRACE_SERVICE, {
+      Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void this.export(call.request, callback),
+    });
+    const { host, port } = parseEndpoint(this.endpoint);
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => {
+        if (error) {
+          const inUse = /address already in use|EADDRINUSE/i.test(error.message);
+          reject(new Error(`cannot listen on ${this.endpoint}: ${inUse ? 'address already in use' : error.message}`));
+        } else resolve(bound);
+      });
+    });
+    this.server = server;
+    this.context.logger.info({ endpoint: this.endpoint, port: this.boundPort, protocol: 'grpc' }, 'receiver listening');
+  }
+
+  private async export(request: Buffer, callback: sendUnaryData<Buffer>): Promise<void> {
+    const { metrics, id } = this.context;
+    const labels = { receiver: id, transport: TRANSPORT };
+    let decoded: Span[];
+    try {
+      decoded = decodeOtlpProtoRequest(request);
+    } catch (e) {
+      metrics.receiverMalformed.inc({ ...labels, reason: 'malformed' });
+      callback({ code: grpcStatus.INVALID_ARGUMENT, details: (e as Error).message });
+      return;
+    }
+    const valid = withoutInvalidSpans(decoded);
+    const spans = Array.isArray(valid) ? valid : valid.spans;
+    const partial = Array.isArray(valid) ? undefined : { rejectedSpans: valid.rejected, errorMessage: valid.message };
+    metrics.receiverReceived.inc(labels, decoded.length);
+    if (partial !== undefined) metrics.receiverRefused.inc({ ...labels, reason: 'invalid' }, partial.rejectedSpans);
+    if (spans.length > 0) {
+      try {
+        await this.context.next.consume(spans);
+      } catch (e) {
+        const refused = isRefused(e) ? e : undefined;
+        metrics.receiverRefused.inc({ ...labels, reason: refused?.reason ?? 'internal_error' }, spans.length);
+        if (refused === undefined) {
+          this.context.logger.error({ err: e }, 'pipeline failed');
+          callback({ code: grpcStatus.INTERNAL, details: 'internal error' });
+        } else if (refused.retryable) {
+          callback(unavailable(refused.message, Math.max(1000, refused.retryAfterMs)));
+        } else {
+          callback({ code: grpcStatus.INVALID_ARGUMENT, details: refused.message });
+        }
+        return;
+      }
+      metrics.receiverAccepted.inc(labels, spans.length);
+    }
+    callback(null, encodeOtlpProtoResponse(partial));
+  }
+
+  /**
+   * Stops accepting calls and waits for calls in flight to finish their hand-off; at `signal`'s deadline
+   * the remaining calls are cancelled.
+   */
+  async shutdown(signal?: AbortSignal): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => {
+      const force = () => {
+        server.forceShutdown();
+        resolve();
+      };
+      if (signal?.aborted) return force();
+      signal?.addEventListener('abort', force, { once: true });
+      server.tryShutdown(() => {
+        signal?.removeEventListener('abort', force);
+        resolve();
+      });
+    });
+  }
+}
