@@ -18,6 +18,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  otlpEndTime,
   type AnyValue,
   type Attributes,
   type InstrumentationScope,
@@ -122,7 +123,8 @@ function spanJson(s: Span): string {
   if (s.name !== '') out += sep(out) + '"name":' + quoteJson(s.name);
   if (s.kind !== 0) out += sep(out) + '"kind":' + s.kind;
   if (s.startTimeUnixNano !== 0n) out += sep(out) + '"startTimeUnixNano":"' + s.startTimeUnixNano + '"';
-  if (s.endTimeUnixNano !== 0n) out += sep(out) + '"endTimeUnixNano":"' + s.endTimeUnixNano + '"';
+  const end = otlpEndTime(s);
+  if (end !== 0n) out += sep(out) + '"endTimeUnixNano":"' + end + '"';
   let attributes = attributesJson(s.attributes);
   const zipkin = zipkinFieldsToAttributes(s);
   if (zipkin !== undefined) attributes = withExtraAttributes(attributes, zipkin);

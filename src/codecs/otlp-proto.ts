@@ -42,6 +42,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  otlpEndTime,
   type AnyValue,
   type Attributes,
   type InstrumentationScope,
@@ -1096,9 +1097,10 @@ function writeSpan(w: Writer, s: Span): void {
     w.uint32(tag(7, I64));
     w.fixed64(s.startTimeUnixNano);
   }
-  if (s.endTimeUnixNano !== 0n) {
+  const end = otlpEndTime(s);
+  if (end !== 0n) {
     w.uint32(tag(8, I64));
-    w.fixed64(s.endTimeUnixNano);
+    w.fixed64(end);
   }
   writeAttributes(w, tag(9, LEN), s.attributes);
   const zipkin = zipkinFieldsToAttributes(s);

@@ -121,9 +121,9 @@ function readSpan(v: unknown, i: number, f: ZipkinSpanFields): void {
   if (rawName != null) f.name = readString(rawName, i, '.name');
 
   const rawTimestamp = v.timestamp;
-  if (rawTimestamp != null) f.timestamp = readLong(rawTimestamp, i, '.timestamp');
+  if (rawTimestamp != null) f.timestamp = readMicros(rawTimestamp, i, '.timestamp');
   const rawDuration = v.duration;
-  if (rawDuration != null) f.duration = readLong(rawDuration, i, '.duration');
+  if (rawDuration != null) f.duration = readMicros(rawDuration, i, '.duration');
 
   const rawLocal = v.localEndpoint;
   if (rawLocal != null) f.localEndpoint = decodeEndpoint(rawLocal, i, '.localEndpoint');
@@ -183,6 +183,16 @@ export function readLong(v: unknown, i: number, path: string): bigint {
   const n = toLong(v);
   if (n === undefined) throw fail(i, path, numberProblem(v, 'a long'));
   return n;
+}
+
+/**
+ * A time or duration in microseconds. Unlike Zipkin, a fractional value is rounded rather than refused:
+ * the OpenTelemetry JS Zipkin exporter sends span timestamps with sub-microsecond fractions, and a whole
+ * batch should not be lost for that.
+ */
+export function readMicros(v: unknown, i: number, path: string): bigint {
+  if (typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) && Math.abs(v) < 2 ** 63) return BigInt(Math.round(v));
+  return readLong(v, i, path);
 }
 
 export function readFlag(v: unknown, i: number, path: string): boolean {
@@ -260,8 +270,7 @@ function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
     const rawValue = a.value;
     let ts: bigint | undefined;
     if (rawTimestamp !== undefined) {
-      ts = toLong(rawTimestamp);
-      if (ts === undefined) throw fail(i, `.annotations[${j}].timestamp`, numberProblem(rawTimestamp, 'a long'));
+      ts = readMicros(rawTimestamp, i, `.annotations[${j}].timestamp`);
     }
     let value: string | undefined;
     if (rawValue !== undefined) {

@@ -11,7 +11,7 @@
  */
 import type { Endpoint, Span } from '../model/span.js';
 import { NEEDS_NUMBER_TEXT, jsonTokenName, parseJsonKeepingNumberText } from './json-text.js';
-import { decodeEndpoint, fail, isObject, malformedJson, readFlag, readLong, readString } from './zipkin-json.js';
+import { decodeEndpoint, fail, isObject, malformedJson, readFlag, readLong, readMicros, readString } from './zipkin-json.js';
 import { ZipkinDecodeContext, ZipkinDecodeError, bodyText } from './zipkin-normalize.js';
 import { V1Span, V1SpanConverter, type V1Annotation, type V1BinaryAnnotation } from './zipkin-v1.js';
 
@@ -99,9 +99,9 @@ function readV1Span(v: unknown, i: number, endpoints: EndpointReader): V1Span {
   const rawName = v.name;
   if (rawName != null) s.name = readString(rawName, i, '.name').toLowerCase();
   const rawTimestamp = v.timestamp;
-  if (rawTimestamp != null) s.timestamp = readLong(rawTimestamp, i, '.timestamp');
+  if (rawTimestamp != null) s.timestamp = readMicros(rawTimestamp, i, '.timestamp');
   const rawDuration = v.duration;
-  if (rawDuration != null) s.duration = readLong(rawDuration, i, '.duration');
+  if (rawDuration != null) s.duration = readMicros(rawDuration, i, '.duration');
   const rawAnnotations = v.annotations;
   if (rawAnnotations != null) s.annotations = readAnnotations(rawAnnotations, i, endpoints);
   const rawBinaryAnnotations = v.binaryAnnotations;
@@ -120,7 +120,7 @@ function readAnnotations(v: unknown, i: number, endpoints: EndpointReader): V1An
     const rawTimestamp = a.timestamp;
     const rawValue = a.value;
     const rawEndpoint = a.endpoint;
-    const timestamp = rawTimestamp === undefined ? undefined : readLong(rawTimestamp, i, path + '.timestamp');
+    const timestamp = rawTimestamp === undefined ? undefined : readMicros(rawTimestamp, i, path + '.timestamp');
     const value = rawValue === undefined ? undefined : readString(rawValue, i, path + '.value');
     const endpoint = rawEndpoint == null ? undefined : endpoints.read(rawEndpoint, i, path + '.endpoint');
     if (timestamp === undefined || value === undefined) throw fail(i, path, 'Incomplete annotation');
