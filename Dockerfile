@@ -25,4 +25,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # SIGTERM from `docker stop` drains batches and queues (service.shutdown_timeout, 30s by default);
 # give it that long: docker stop -t 35.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+# The V8 flag is the one in dist/cli.js's shebang (see src/cli.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/cli.js"]
