@@ -31,6 +31,7 @@ import {
   type StatusCode,
 } from '../model/span.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
+import { groupByResourceAndScope } from './otlp-grouping.js';
 import { JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
 
 // ---- encoding
@@ -41,35 +42,9 @@ import { JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger,
  */
 export function encodeOtlpJsonRequest(spans: Span[]): string {
   if (spans.length === 0) return '{}';
-  const byResource = new Map<Resource, Map<InstrumentationScope, Span[]>>();
-  let lastResource: Resource | undefined;
-  let lastScope: InstrumentationScope | undefined;
-  let lastGroup: Span[] = [];
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i];
-    if (s.resource === lastResource && s.scope === lastScope) {
-      lastGroup.push(s);
-      continue;
-    }
-    let scopes = byResource.get(s.resource);
-    if (scopes === undefined) {
-      scopes = new Map();
-      byResource.set(s.resource, scopes);
-    }
-    let group = scopes.get(s.scope);
-    if (group === undefined) {
-      group = [];
-      scopes.set(s.scope, group);
-    }
-    group.push(s);
-    lastResource = s.resource;
-    lastScope = s.scope;
-    lastGroup = group;
-  }
-
   let out = '{"resourceSpans":[';
   let firstResource = true;
-  for (const [resource, scopes] of byResource) {
+  for (const [resource, scopes] of groupByResourceAndScope(spans)) {
     out += (firstResource ? '{"resource":' : ',{"resource":') + resourceJson(resource) + ',"scopeSpans":[';
     firstResource = false;
     let firstScope = true;

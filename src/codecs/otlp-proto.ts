@@ -54,6 +54,7 @@ import {
   type StatusCode,
 } from '../model/span.js';
 import { OtlpDecodeError } from './otlp-json.js';
+import { groupByResourceAndScope } from './otlp-grouping.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { setOwn } from './json-text.js';
 
@@ -1017,36 +1018,6 @@ export function encodeOtlpProtoRequest(spans: readonly Span[]): Buffer {
     w.end(rs, 3);
   }
   return w.finish();
-}
-
-/** Spans by resource object, then scope object, in first-seen order; consecutive spans are the fast path. */
-export function groupByResourceAndScope(spans: readonly Span[]): Map<Resource, Map<InstrumentationScope, Span[]>> {
-  const byResource = new Map<Resource, Map<InstrumentationScope, Span[]>>();
-  let lastResource: Resource | undefined;
-  let lastScope: InstrumentationScope | undefined;
-  let lastGroup: Span[] = [];
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i];
-    if (s.resource === lastResource && s.scope === lastScope) {
-      lastGroup.push(s);
-      continue;
-    }
-    let scopes = byResource.get(s.resource);
-    if (scopes === undefined) {
-      scopes = new Map();
-      byResource.set(s.resource, scopes);
-    }
-    let group = scopes.get(s.scope);
-    if (group === undefined) {
-      group = [];
-      scopes.set(s.scope, group);
-    }
-    group.push(s);
-    lastResource = s.resource;
-    lastScope = s.scope;
-    lastGroup = group;
-  }
-  return byResource;
 }
 
 function writeScope(w: Writer, scope: InstrumentationScope): void {

@@ -39,6 +39,15 @@ export { tagText } from './zipkin-view.js';
 
 /** Decodes a Zipkin v2 JSON list. An empty body is an empty list, as in Zipkin. */
 export function decodeZipkinV2Json(body: Buffer | string): Span[] {
+  return decodeZipkinJsonList(body, decodeSpanList);
+}
+
+/**
+ * The prologue of both Zipkin JSON list decoders (v1 and v2): an empty body is an empty list; otherwise
+ * `decodeList` reads the `JSON.parse` tree and, if it throws {@link NEEDS_NUMBER_TEXT}, reads again the
+ * tree of {@link parseJsonKeepingNumberText}. A body that is not JSON is worded as Zipkin words it.
+ */
+export function decodeZipkinJsonList(body: Buffer | string, decodeList: (root: unknown) => Span[]): Span[] {
   const text = typeof body === 'string' ? body : bodyText(body);
   if (text.length === 0) return [];
   let root: unknown;
@@ -48,7 +57,7 @@ export function decodeZipkinV2Json(body: Buffer | string): Span[] {
     throw malformedJson(e);
   }
   try {
-    return decodeSpanList(root);
+    return decodeList(root);
   } catch (e) {
     if (e !== NEEDS_NUMBER_TEXT) throw e;
   }
@@ -58,10 +67,10 @@ export function decodeZipkinV2Json(body: Buffer | string): Span[] {
   } catch (e) {
     throw malformedJson(e);
   }
-  return decodeSpanList(exact);
+  return decodeList(exact);
 }
 
-export function malformedJson(e: unknown): ZipkinDecodeError {
+function malformedJson(e: unknown): ZipkinDecodeError {
   return new ZipkinDecodeError(`Malformed reading List<Span> from json: ${(e as Error).message}`);
 }
 

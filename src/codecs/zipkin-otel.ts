@@ -43,7 +43,31 @@ const TAGS_LOCAL_ENDPOINT = 8;
 /** Keys that the Zipkin encoders read as the remote endpoint when a span has none. */
 const TAGS_REMOTE_ENDPOINT = 16;
 
-const GROUPS = new Map<string, number>([
+// The tag keys with an OTel meaning, numbered: a key's number is its index in OTEL_TAG_KEYS, and the
+// slot that the Zipkin encoders keep a span's value for the key in (zipkin-view.ts).
+export const S_ERROR = 0;
+export const S_STATUS_CODE = 1;
+export const S_STATUS_DESCRIPTION = 2;
+export const S_SCOPE_NAME = 3;
+export const S_SCOPE_VERSION = 4;
+export const S_LIBRARY_NAME = 5;
+export const S_LIBRARY_VERSION = 6;
+export const S_TRACESTATE = 7;
+export const S_NET_HOST_IP = 8;
+export const S_NET_HOST_PORT = 9;
+export const S_NETWORK_LOCAL_ADDRESS = 10;
+export const S_NETWORK_LOCAL_PORT = 11;
+export const S_LOCAL_IPV6 = 12;
+export const S_PEER_SERVICE = 13;
+export const S_SERVICE_PEER_NAME = 14;
+export const S_NET_PEER_IP = 15;
+export const S_NET_PEER_PORT = 16;
+export const S_NETWORK_PEER_ADDRESS = 17;
+export const S_NETWORK_PEER_PORT = 18;
+export const S_REMOTE_IPV6 = 19;
+
+/** Each key with its group, in the order of the numbers above. */
+const OTEL_TAGS: readonly (readonly [key: string, group: number])[] = [
   [ZIPKIN_ERROR, TAGS_STATUS],
   [OTEL_STATUS_CODE, TAGS_STATUS],
   [OTEL_STATUS_DESCRIPTION, TAGS_STATUS],
@@ -64,7 +88,12 @@ const GROUPS = new Map<string, number>([
   [NETWORK_PEER_ADDRESS, TAGS_REMOTE_ENDPOINT],
   [NETWORK_PEER_PORT, TAGS_REMOTE_ENDPOINT],
   [ZIPKIN_REMOTE_IPV6, TAGS_REMOTE_ENDPOINT],
-]);
+];
+
+/** The tag keys with an OTel meaning, by number (see S_ERROR and the rest). */
+export const OTEL_TAG_KEYS: readonly string[] = OTEL_TAGS.map(([key]) => key);
+
+const GROUPS = new Map<string, number>(OTEL_TAGS);
 
 /** The group of a tag key (0 for an ordinary tag). */
 export function zipkinTagGroup(key: string): number {

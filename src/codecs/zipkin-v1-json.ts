@@ -10,33 +10,14 @@
  * Unknown keys and null values are skipped.
  */
 import type { Endpoint, Span } from '../model/span.js';
-import { NEEDS_NUMBER_TEXT, jsonTokenName, parseJsonKeepingNumberText } from './json-text.js';
-import { decodeEndpoint, fail, isObject, malformedJson, readFlag, readLong, readMicros, readString } from './zipkin-json.js';
-import { ZipkinDecodeContext, ZipkinDecodeError, bodyText } from './zipkin-normalize.js';
+import { jsonTokenName } from './json-text.js';
+import { decodeEndpoint, decodeZipkinJsonList, fail, isObject, readFlag, readLong, readMicros, readString } from './zipkin-json.js';
+import { ZipkinDecodeContext, ZipkinDecodeError } from './zipkin-normalize.js';
 import { V1Span, V1SpanConverter, type V1Annotation, type V1BinaryAnnotation } from './zipkin-v1.js';
 
 /** Decodes a Zipkin v1 JSON list. An empty body or list is an empty list, as in Zipkin. */
 export function decodeZipkinV1Json(body: Buffer | string): Span[] {
-  const text = typeof body === 'string' ? body : bodyText(body);
-  if (text.length === 0) return [];
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch (e) {
-    throw malformedJson(e);
-  }
-  try {
-    return decodeSpanList(root);
-  } catch (e) {
-    if (e !== NEEDS_NUMBER_TEXT) throw e;
-  }
-  let exact: unknown;
-  try {
-    exact = parseJsonKeepingNumberText(text);
-  } catch (e) {
-    throw malformedJson(e);
-  }
-  return decodeSpanList(exact);
+  return decodeZipkinJsonList(body, decodeSpanList);
 }
 
 function decodeSpanList(root: unknown): Span[] {

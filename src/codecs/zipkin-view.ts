@@ -19,33 +19,34 @@
  * so a span costs no allocation here beyond its strings.
  */
 import { SERVICE_NAME, StatusCode, type AnyValue, type Attributes, type Resource, type Span, type Status } from '../model/span.js';
-import {
-  NETWORK_LOCAL_ADDRESS,
-  NETWORK_LOCAL_PORT,
-  NETWORK_PEER_ADDRESS,
-  NETWORK_PEER_PORT,
-  NET_HOST_IP,
-  NET_HOST_PORT,
-  NET_PEER_IP,
-  NET_PEER_PORT,
-  OTEL_LIBRARY_NAME,
-  OTEL_LIBRARY_VERSION,
-  OTEL_SCOPE_NAME,
-  OTEL_SCOPE_VERSION,
-  OTEL_STATUS_CODE,
-  OTEL_STATUS_DESCRIPTION,
-  PEER_SERVICE,
-  SERVICE_PEER_NAME,
-  W3C_TRACESTATE,
-  ZIPKIN_DEBUG,
-  ZIPKIN_ERROR,
-  ZIPKIN_LOCAL_IPV6,
-  ZIPKIN_REMOTE_IPV6,
-  ZIPKIN_SHARED,
-} from '../model/zipkin-attributes.js';
+import { ZIPKIN_DEBUG, ZIPKIN_SHARED } from '../model/zipkin-attributes.js';
 import { quoteJson, toBase64 } from './json-text.js';
 import { normalizeIp } from './zipkin-normalize.js';
-import { scopeNameFromZipkinTags, statusFromZipkinTags } from './zipkin-otel.js';
+import {
+  OTEL_TAG_KEYS,
+  S_ERROR,
+  S_LIBRARY_NAME,
+  S_LIBRARY_VERSION,
+  S_LOCAL_IPV6,
+  S_NETWORK_LOCAL_ADDRESS,
+  S_NETWORK_LOCAL_PORT,
+  S_NETWORK_PEER_ADDRESS,
+  S_NETWORK_PEER_PORT,
+  S_NET_HOST_IP,
+  S_NET_HOST_PORT,
+  S_NET_PEER_IP,
+  S_NET_PEER_PORT,
+  S_PEER_SERVICE,
+  S_REMOTE_IPV6,
+  S_SCOPE_NAME,
+  S_SCOPE_VERSION,
+  S_SERVICE_PEER_NAME,
+  S_STATUS_CODE,
+  S_STATUS_DESCRIPTION,
+  S_TRACESTATE,
+  scopeNameFromZipkinTags,
+  statusFromZipkinTags,
+} from './zipkin-otel.js';
 
 /** Tag keys for counts the span dropped (OTel specification, "mapping to non-OTLP formats"). */
 export const OTEL_DROPPED_ATTRIBUTES_COUNT = 'otel.dropped_attributes_count';
@@ -59,54 +60,12 @@ export const ZIPKIN_KIND_NAMES: readonly string[] = ['', 'CLIENT', 'SERVER', 'PR
 /** By model kind: Unspecified and Internal have no Zipkin kind. */
 const ZIPKIN_KIND_OF: readonly number[] = [0, 0, 2, 1, 3, 4];
 
-// Attribute keys with a meaning here, by slot. A span's values for them are collected first and written
-// as tags last, unless used for a Zipkin field.
-const S_ERROR = 0;
-const S_STATUS_CODE = 1;
-const S_STATUS_DESCRIPTION = 2;
-const S_SCOPE_NAME = 3;
-const S_SCOPE_VERSION = 4;
-const S_LIBRARY_NAME = 5;
-const S_LIBRARY_VERSION = 6;
-const S_TRACESTATE = 7;
-const S_NET_HOST_IP = 8;
-const S_NET_HOST_PORT = 9;
-const S_NETWORK_LOCAL_ADDRESS = 10;
-const S_NETWORK_LOCAL_PORT = 11;
-const S_LOCAL_IPV6 = 12;
-const S_PEER_SERVICE = 13;
-const S_SERVICE_PEER_NAME = 14;
-const S_NET_PEER_IP = 15;
-const S_NET_PEER_PORT = 16;
-const S_NETWORK_PEER_ADDRESS = 17;
-const S_NETWORK_PEER_PORT = 18;
-const S_REMOTE_IPV6 = 19;
-const S_ZIPKIN_SHARED = 20;
-const S_ZIPKIN_DEBUG = 21;
-const SLOT_KEYS: readonly string[] = [
-  ZIPKIN_ERROR,
-  OTEL_STATUS_CODE,
-  OTEL_STATUS_DESCRIPTION,
-  OTEL_SCOPE_NAME,
-  OTEL_SCOPE_VERSION,
-  OTEL_LIBRARY_NAME,
-  OTEL_LIBRARY_VERSION,
-  W3C_TRACESTATE,
-  NET_HOST_IP,
-  NET_HOST_PORT,
-  NETWORK_LOCAL_ADDRESS,
-  NETWORK_LOCAL_PORT,
-  ZIPKIN_LOCAL_IPV6,
-  PEER_SERVICE,
-  SERVICE_PEER_NAME,
-  NET_PEER_IP,
-  NET_PEER_PORT,
-  NETWORK_PEER_ADDRESS,
-  NETWORK_PEER_PORT,
-  ZIPKIN_REMOTE_IPV6,
-  ZIPKIN_SHARED,
-  ZIPKIN_DEBUG,
-];
+// Attribute keys with a meaning here, by slot: the OTel tag keys, numbered as zipkin-otel.ts numbers
+// them, then the Zipkin-only flags. A span's values for them are collected first and written as tags
+// last, unless used for a Zipkin field.
+const S_ZIPKIN_SHARED = OTEL_TAG_KEYS.length;
+const S_ZIPKIN_DEBUG = S_ZIPKIN_SHARED + 1;
+const SLOT_KEYS: readonly string[] = [...OTEL_TAG_KEYS, ZIPKIN_SHARED, ZIPKIN_DEBUG];
 const SLOTS = new Map<string, number>(SLOT_KEYS.map((key, slot) => [key, slot]));
 
 /** A Zipkin v2 span's fields. Absent values are '' / 0 / 0n / false. */

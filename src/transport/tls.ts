@@ -1,6 +1,7 @@
 /**
- * TLS settings of clients (the `otlp` and `otlphttp` exporters), with the OpenTelemetry Collector's key
- * names (`configtls`). Files are read when the component starts, not when the config is validated.
+ * TLS settings of clients (the `otlp`, `otlphttp` and `zipkin` exporters), with the OpenTelemetry
+ * Collector's key names (`configtls`). Files are read when the component starts, not when the config is
+ * validated.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -8,19 +8,15 @@
  * permanent (its google.rpc.Status message is quoted in the error); a connection that fails or closes
  * without an answer is retryable. A 2xx with a partial success is a success for the queue (OTLP forbids
  * a retry); see RejectedSpans.
- *
- * Uses node:http(s) rather than fetch: fetch (undici) takes CA, client certificate and verification
- * options only through an undici dispatcher, which Node does not expose.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
 import { s } from '../../config/schema.js';
 import { decodeJsonRpcStatus, decodeOtlpJsonResponse, encodeOtlpJsonRequest } from '../../codecs/otlp-json.js';
 import { decodeOtlpProtoResponse, decodeRpcStatus, encodeOtlpProtoRequest, type PartialSuccess } from '../../codecs/otlp-proto.js';
-import { loadTlsFiles, tlsClientSchema, validateTls } from '../../transport/tls.js';
+import { HttpPostClient, parseRetryAfter, type HttpAnswer } from '../../transport/http-client.js';
+import { tlsClientSchema, validateTls } from '../../transport/tls.js';
 import { RejectedSpans } from '../otlp/rejected-spans.js';
 
 const gzipAsync = promisify(gzip);
@@ -50,14 +46,7 @@ export function tracesUrl(cfg: { endpoint?: string; traces_endpoint?: string }):
   return cfg.endpoint!.replace(/\/+$/, '') + '/v1/traces';
 }
 
-/** Retry-After in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../../transport/http-client.js';
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 /** Enough for any Status or ExportTraceServiceResponse; more is not read. */
@@ -94,12 +83,6 @@ function partialSuccessOf(body: Buffer, contentType: string): PartialSuccess | u
   return contentType.startsWith('application/json') ? decodeOtlpJsonResponse(body) : decodeOtlpProtoResponse(body);
 }
 
-interface Response {
-  status: number;
-  headers: IncomingMessage['headers'];
-  body: Buffer;
-}
-
 export const otlpHttpExporter = defineExporter({
   type: 'otlphttp',
   stability: 'beta',
@@ -114,41 +97,15 @@ export const otlpHttpExporter = defineExporter({
   },
   create(cfg, context) {
     const url = new URL(tracesUrl(cfg));
-    const https = url.protocol === 'https:';
     const contentType = cfg.encoding === 'proto' ? 'application/x-protobuf' : 'application/json';
     const rejected = new RejectedSpans(context);
-    let agent: HttpAgent | HttpsAgent | undefined;
-
-    function post(body: Buffer, signal: AbortSignal): Promise<Response> {
-      const headers: Record<string, string | number> = {
-        ...cfg.headers,
-        'content-type': contentType,
-        'content-length': body.length,
-        'user-agent': 'spanline',
-      };
-      if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
-      return new Promise((resolve, reject) => {
-        const req = (https ? httpsRequest : httpRequest)(url, { method: 'POST', headers, agent, signal }, (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            if (size < MAX_RESPONSE_BYTES) chunks.push(chunk);
-            size += chunk.length;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES) }));
-          res.on('error', reject);
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
-    }
+    const client = new HttpPostClient(url, cfg.tls, MAX_RESPONSE_BYTES);
+    const headers: Record<string, string> = { ...cfg.headers, 'content-type': contentType, 'user-agent': 'spanline' };
+    if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
 
     return {
       async start() {
-        if (https) {
-          const files = await loadTlsFiles(cfg.tls);
-          agent = new HttpsAgent({ keepAlive: true, ca: files.ca, cert: files.cert, key: files.key, rejectUnauthorized: !cfg.tls.insecure_skip_verify });
-        } else agent = new HttpAgent({ keepAlive: true });
+        await client.start();
         context.logger.info({ url: url.href, encoding: cfg.encoding, compression: cfg.compression }, 'exporting OTLP/HTTP');
       },
 
@@ -160,9 +117,9 @@ export const otlpHttpExporter = defineExporter({
         } catch (e) {
           return permanent(e as Error);
         }
-        let res: Response;
+        let res: HttpAnswer;
         try {
-          res = await post(body, signal);
+          res = await client.post(body, headers, signal);
         } catch (e) {
           // Refused, reset, or closed without an answer: OTLP says retry with backoff.
           return retryable(new Error(`OTLP/HTTP export to ${url.href} failed: ${(e as Error).message}`));
@@ -179,8 +136,7 @@ export const otlpHttpExporter = defineExporter({
       },
 
       async shutdown() {
-        agent?.destroy();
-        agent = undefined;
+        client.close();
         rejected.close();
       },
     };

@@ -14,7 +14,8 @@ import { s, type Path } from '../../config/schema.js';
 import { encodeZipkinV2Json } from '../../codecs/zipkin-json.js';
 import { encodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
 import { newResource, serviceNameOf, SERVICE_NAME, type Resource, type Span, type SpanBatch } from '../../model/span.js';
-import { loadTlsFiles, tlsClientSchema, validateTls, type TlsClientConfig, type TlsMaterial } from '../../transport/tls.js';
+import { HttpPostClient, parseRetryAfter, type HttpAnswer } from '../../transport/http-client.js';
+import { tlsClientSchema, validateTls, type TlsClientConfig } from '../../transport/tls.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -43,6 +44,8 @@ const FORMATS = {
 
 /** Longest part of an error answer quoted in the error message. */
 const ERROR_BODY_LIMIT = 512;
+/** Bytes of an answer read: enough for ERROR_BODY_LIMIT characters of UTF-8. */
+const MAX_ANSWER_BYTES = ERROR_BODY_LIMIT * 4;
 
 function usesTls(tls: TlsClientConfig): boolean {
   return tls.insecure_skip_verify || tls.ca_file !== undefined || tls.cert_file !== undefined;
@@ -76,7 +79,7 @@ export const zipkinExporter = defineExporter({
     if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
     for (const [name, value] of Object.entries(cfg.headers)) headers[name.toLowerCase()] = value;
     const named = new DefaultServiceName(cfg.default_service_name);
-    let dispatcher: RequestInit['dispatcher'];
+    const client = new HttpPostClient(new URL(endpoint), cfg.tls, MAX_ANSWER_BYTES);
 
     async function encode(batch: SpanBatch): Promise<Uint8Array> {
       const body = format.encode(named.apply(batch));
@@ -85,10 +88,7 @@ export const zipkinExporter = defineExporter({
 
     return {
       async start() {
-        if (usesTls(cfg.tls)) {
-          const files = await loadTlsFiles(cfg.tls);
-          dispatcher = await tlsDispatcher({ ...files, rejectUnauthorized: !cfg.tls.insecure_skip_verify });
-        }
+        await client.start();
         context.logger.info({ endpoint, format: cfg.format, compression: cfg.compression }, 'sending spans to Zipkin');
       },
 
@@ -99,32 +99,29 @@ export const zipkinExporter = defineExporter({
         } catch (e) {
           return permanent(new Error(`cannot encode spans as Zipkin ${cfg.format}: ${(e as Error).message}`));
         }
-        let res: Response;
+        let res: HttpAnswer;
         try {
-          res = await fetch(endpoint, { method: 'POST', headers, body, signal, dispatcher });
+          res = await client.post(body, headers, signal);
         } catch (e) {
-          return retryable(new Error(`POST ${endpoint} failed: ${describeFetchError(e)}`));
+          return retryable(new Error(`POST ${endpoint} failed: ${describeRequestError(e)}`));
         }
-        return classify(res, endpoint, signal);
+        return classify(res, endpoint);
       },
 
       async shutdown() {
-        await dispatcher?.close();
+        client.close();
       },
     };
   },
 });
 
 /** The outcome of one POST, from the answer. */
-async function classify(res: Response, endpoint: string, signal: AbortSignal): Promise<ExportResult> {
+function classify(res: HttpAnswer, endpoint: string): ExportResult {
   const status = res.status;
-  if (status >= 200 && status < 300) {
-    await discard(res);
-    return SUCCESS;
-  }
-  const text = await readStart(res, ERROR_BODY_LIMIT, signal);
+  if (status >= 200 && status < 300) return SUCCESS;
+  const text = quotable(res.body, ERROR_BODY_LIMIT);
   const error = new Error(`${endpoint} answered ${status}${text ? `: ${text}` : ''}`);
-  if (status === 429 || status >= 500) return retryable(error, retryAfterMs(res.headers.get('retry-after')));
+  if (status === 429 || status >= 500) return retryable(error, parseRetryAfter(res.headers['retry-after']));
   return permanent(error);
 }
 
@@ -163,71 +160,19 @@ class DefaultServiceName {
   }
 }
 
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // Date.parse also reads "-1" or "3.5" as dates; an HTTP date has a day and a month name.
-  if (!/[a-z]/i.test(text)) return undefined;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+/** Retry-After as seconds or an HTTP date, in ms (the one parser, under its old name here). */
+export { parseRetryAfter as retryAfterMs } from '../../transport/http-client.js';
 
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // The answer was already complete; nothing to free.
-  }
-}
-
-/** Up to `limit` characters of the body, on one line; the rest is not read. */
-async function readStart(res: Response, limit: number, signal: AbortSignal): Promise<string> {
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit * 4 && !signal.aborted) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // A broken error body does not change the outcome, only its message.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/\s+/g, ' ').trim();
+/** Up to `limit` characters of the body, on one line. */
+function quotable(body: Buffer, limit: number): string {
+  const text = body.toString('utf8').replace(/\s+/g, ' ').trim();
   return text.length > limit ? text.slice(0, limit) + '…' : text;
 }
 
-/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, a certificate error, …). */
-function describeFetchError(e: unknown): string {
+/** Names the reason a request failed: aborted, or the error's code and message (ECONNREFUSED, a certificate error, …). */
+function describeRequestError(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   if (e.name === 'AbortError' || e.name === 'TimeoutError') return 'aborted (attempt timed out or shutdown)';
-  const cause = e.cause;
-  if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    return code && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
-  }
-  return e.message;
-}
-
-/**
- * A dispatcher with its own TLS settings for fetch. Node 20's fetch is the undici it bundles, which
- * does not export its `Agent`; the global dispatcher it installs when first used is one, so its
- * constructor is taken from there. (With the `undici` package as a dependency this becomes
- * `new Agent(...)` from it.)
- */
-async function tlsDispatcher(connect: TlsMaterial & { rejectUnauthorized: boolean }): Promise<RequestInit['dispatcher']> {
-  const key = Symbol.for('undici.globalDispatcher.1');
-  const global = globalThis as unknown as Record<symbol, { constructor: unknown } | undefined>;
-  // A data: URL loads the bundled undici without touching the network.
-  if (global[key] === undefined) await (await fetch('data:,')).arrayBuffer();
-  const Agent = global[key]?.constructor;
-  if (typeof Agent !== 'function') throw new Error('zipkin exporter: this Node.js has no fetch dispatcher to apply the tls options to');
-  return new (Agent as new (options: { connect: typeof connect }) => NonNullable<RequestInit['dispatcher']>)({ connect });
+  const code = (e as NodeJS.ErrnoException).code;
+  return code && !e.message.includes(code) ? `${code}: ${e.message}` : e.message;
 }
