@@ -11,7 +11,7 @@
  */
 import type { Endpoint, Span } from '../model/span.js';
 import { jsonTokenName } from './json-text.js';
-import { decodeEndpoint, decodeZipkinJsonList, fail, isObject, readFlag, readLong, readMicros, readString } from './zipkin-json.js';
+import { decodeEndpoint, decodeZipkinJsonList, fail, isObject, readFlag, readMicros, readString } from './zipkin-json.js';
 import { ZipkinDecodeContext, ZipkinDecodeError } from './zipkin-normalize.js';
 import { V1Span, V1SpanConverter, type V1Annotation, type V1BinaryAnnotation } from './zipkin-v1.js';
 
