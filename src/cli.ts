@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig, sortIssues } from './config/load.js';
 import { loadPlugins } from './plugins/load.js';
-import { createLogger } from './telemetry/logger.js';
 import { startFromConfig, validateConfig, type ConfigInput } from './service/run.js';
 import type { Service } from './service/service.js';
 import { builtInRegistry } from './components.js';
@@ -52,7 +51,7 @@ async function run(input: ConfigInput): Promise<number> {
   } catch (e) {
     return reportStartupError(e);
   }
-  const logger = createLogger('info');
+  const logger = service.logger;
   return new Promise<number>((resolveExit) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals) => {

@@ -20,7 +20,8 @@ type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 export class Service {
   readonly metrics: SelfMetrics;
   private readonly graph: PipelineGraph;
-  private readonly logger: Logger;
+  /** The service's logger, at the configured level. */
+  readonly logger: Logger;
   private state: State = 'created';
   private metricsServer: Server | undefined;
   private stopped: Promise<void> | undefined;
