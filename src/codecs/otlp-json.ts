@@ -18,6 +18,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  MAX_VALUE_DEPTH,
   otlpEndTime,
   type AnyValue,
   type Attributes,
@@ -441,8 +442,21 @@ function decodeAttributes(v: unknown, path: string): Attributes {
   return out;
 }
 
+/** Nesting of the AnyValue being decoded (decoding is synchronous, so one counter serves). */
+let valueDepth = 0;
+
 /** A value with no member set is the empty value (null). Thrown paths are relative to the value. */
 function decodeAnyValue(v: unknown): AnyValue {
+  if (valueDepth >= MAX_VALUE_DEPTH) throw new OtlpDecodeError('', `values nested deeper than ${MAX_VALUE_DEPTH} levels`);
+  valueDepth++;
+  try {
+    return decodeAnyValueAt(v);
+  } finally {
+    valueDepth--;
+  }
+}
+
+function decodeAnyValueAt(v: unknown): AnyValue {
   if (v == null) return null;
   if (!isObject(v)) throw wrongType('', 'an object', v);
   const s = v.stringValue;

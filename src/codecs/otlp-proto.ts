@@ -42,6 +42,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  MAX_VALUE_DEPTH,
   otlpEndTime,
   type AnyValue,
   type Attributes,
@@ -727,10 +728,15 @@ function decodeKeyValue(r: Reader, end: number, into: Attributes | KeyValueList)
   else into[key] = value;
 }
 
+/** Nesting of the AnyValue being decoded (decoding is synchronous, so one counter serves). */
+let valueDepth = 0;
+
 /** An AnyValue; none of its members set is the empty value (null). The last member set wins. */
 function decodeAnyValue(r: Reader, end: number): AnyValue {
   let value: AnyValue = null;
   let field = 0;
+  if (valueDepth >= MAX_VALUE_DEPTH) throw new OtlpDecodeError('', `values nested deeper than ${MAX_VALUE_DEPTH} levels`);
+  valueDepth++;
   try {
     while (r.pos < end) {
       const t = r.uint32(end);
@@ -763,6 +769,8 @@ function decodeAnyValue(r: Reader, end: number): AnyValue {
     }
   } catch (e) {
     throw within(e, ANY_VALUE_FIELDS, field, -1);
+  } finally {
+    valueDepth--;
   }
   return value;
 }

@@ -40,6 +40,12 @@ export type AnyValue =
   | KeyValueList
   | null;
 
+/**
+ * How deeply array and map values may nest. Decoders refuse deeper values, so that every encoder (they
+ * recurse) can write whatever a decoder accepted; 64 is far beyond what instrumentation produces.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
 /** A nested map value (OTLP `kvlist_value`). Distinguished from {@link Attributes} only by its position. */
 export interface KeyValueList {
   [key: string]: AnyValue;
