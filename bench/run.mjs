@@ -1,0 +1,444 @@
+#!/usr/bin/env node
+/**
+ * spanline throughput/latency benchmark. `npm run bench` builds, then runs every scenario of
+ * lib/scenarios.mjs against a fresh daemon each:
+ *
+ *   daemon (node dist/cli.js, pinned to CPU 0)  ←HTTP keep-alive←  load generator (bench/load.mjs, CPU 1)
+ *        ↓ file exporter
+ *   <tmp>/spans.jsonl  → read back after SIGTERM: every span of every 202 must be there exactly once
+ *
+ * Options (see --help): --scenario, --duration, --rate, --batch, --connections, --warmup, --profile.
+ * BENCH_DURATION sets the default duration. Prints one markdown row per scenario; writes the full
+ * result to bench/results/<timestamp>.json. Exits 1 if any accepted span is missing (or written twice,
+ * or altered), or the daemon does not exit 0.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Daemon, shebangNodeFlags } from './lib/daemon.mjs';
+import { ENCODINGS } from './lib/encodings/index.mjs';
+import { RunIds } from './lib/ids.mjs';
+import { aggregateDir, formatProfile } from './lib/cpuprofile.mjs';
+import { canPin, cpuSeconds, cpuTimes, cpuUtilization, freePort, machine, RssSampler } from './lib/proc.mjs';
+import { SCENARIOS, selectScenarios } from './lib/scenarios.mjs';
+import { sink as sinkNamed } from './lib/sinks/index.mjs';
+import { buildWorkload } from './lib/workload.mjs';
+import { verify } from './lib/verify.mjs';
+import { toYaml } from './lib/yaml.mjs';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const RESULTS = join(ROOT, 'bench/results');
+
+const HELP = `Usage: node bench/run.mjs [options]
+
+  --scenario NAME     run only these scenarios (repeatable, comma-separated, prefix match)
+  --duration S        measured seconds per scenario (default: $BENCH_DURATION or 60)
+  --warmup S          seconds of load before measuring, verified but not measured (default 3)
+  --rate N            spans/s for 'rate' scenarios (default: half of the max measured just before)
+  --batch N           spans per request (default 100)
+  --connections N     concurrent keep-alive connections (default 16)
+  --pool N            distinct request templates (default 64)
+  --refused-backoff MS  pause of a closed-loop lane after a 503 (default 20)
+  --profile           run the daemon with --cpu-prof and print the top self-time functions (implies --probe)
+  --probe             preload bench/lib/probe.mjs into the daemon: event loop delay and GC pauses
+  --set PATH=VALUE    override the generated daemon config (passed to spanline --set; repeatable), e.g.
+                      --set processors.batch.send_batch_size=1024
+  --node-arg FLAG     extra node/V8 flag for the daemon, after those of dist/cli.js's shebang (which the
+                      daemon always gets, as the installed command does), e.g. --node-arg=--max-semi-space-size=16
+  --top N             functions to print with --profile (default 25)
+  --keep              keep the scratch directory (config, daemon log, output file)
+  --list              list scenarios and exit
+
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+`;
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      scenario: { type: 'string', multiple: true },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rate: { type: 'string' },
+      batch: { type: 'string' },
+      connections: { type: 'string' },
+      pool: { type: 'string' },
+      'refused-backoff': { type: 'string' },
+      profile: { type: 'boolean' },
+      probe: { type: 'boolean' },
+      'node-arg': { type: 'string', multiple: true },
+      set: { type: 'string', multiple: true },
+      top: { type: 'string' },
+      keep: { type: 'boolean' },
+      list: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const num = (v, dflt, name, min = 1) => {
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got "${v}"`);
+    return n;
+  };
+  return {
+    help: values.help,
+    list: values.list,
+    scenarios: selectScenarios(values.scenario),
+    durationS: num(values.duration ?? process.env.BENCH_DURATION, 60, 'duration'),
+    warmupS: num(values.warmup, 3, 'warmup', 0),
+    rate: values.rate === undefined ? undefined : num(values.rate, undefined, 'rate'),
+    batch: Math.floor(num(values.batch, 100, 'batch')),
+    connections: Math.floor(num(values.connections, 16, 'connections')),
+    pool: Math.floor(num(values.pool, 64, 'pool')),
+    refusedBackoffMs: num(values['refused-backoff'], 20, 'refused-backoff', 0),
+    profile: Boolean(values.profile),
+    probe: Boolean(values.probe || values.profile),
+    nodeArgs: values['node-arg'] ?? [],
+    sets: values.set ?? [],
+    top: Math.floor(num(values.top, 25, 'top')),
+    keep: Boolean(values.keep),
+  };
+}
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const fmtInt = (n) => (n === undefined || Number.isNaN(n) ? '—' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (n) => (n === undefined ? '—' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const MB = 1024 * 1024;
+
+/** Children to kill if the benchmark itself is interrupted. */
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const c of running) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+function daemonConfig(sc, receiverPort, metricsPort, workDir) {
+  const receiver = ENCODINGS[sc.encoding].receiver(`127.0.0.1:${receiverPort}`);
+  const exporter = sinkNamed(sc.sink).exporter(workDir);
+  return {
+    receivers: { [receiver.id]: receiver.config },
+    processors: { batch: { send_batch_size: 8192, timeout: '200ms' } },
+    exporters: { [exporter.id]: exporter.config },
+    service: {
+      pipelines: { traces: { receivers: [receiver.id], processors: ['batch'], exporters: [exporter.id] } },
+      telemetry: { logs: { level: 'warn' }, metrics: { address: `127.0.0.1:${metricsPort}` } },
+    },
+  };
+}
+
+/** Starts bench/load.mjs (pinned to `cpu` if given) with an IPC channel. */
+function startLoad(cpu) {
+  const script = join(ROOT, 'bench/load.mjs');
+  const [cmd, args] = cpu !== undefined ? ['taskset', ['-c', cpu, process.execPath, script]] : [process.execPath, [script]];
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  const messages = [];
+  const waiters = [];
+  child.on('message', (m) => {
+    const i = waiters.findIndex((w) => w.type === m.type || m.type === 'error');
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(m);
+    else messages.push(m);
+  });
+  child.on('exit', (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`load generator exited with ${code} while waiting for "${w.type}"`));
+  });
+  /** The next message of `type` (or an error message, which rejects). */
+  const next = (type) =>
+    new Promise((resolve, reject) => {
+      const i = messages.findIndex((m) => m.type === type || m.type === 'error');
+      const settle = (m) => (m.type === 'error' ? reject(new Error(`load generator: ${m.message}`)) : resolve(m));
+      if (i >= 0) return settle(messages.splice(i, 1)[0]);
+      waiters.push({ type, resolve: settle, reject });
+    });
+  return { child, next, command: [cmd, ...args].join(' ') };
+}
+
+async function runScenario(sc, opts, rate, pin) {
+  const workDir = mkdtempSync(join(tmpdir(), 'spanline-bench-'));
+  const [receiverPort, metricsPort] = await Promise.all([freePort(), freePort()]);
+  const config = daemonConfig(sc, receiverPort, metricsPort, workDir);
+  const configPath = join(workDir, 'spanline.yaml');
+  const configYaml = toYaml(config);
+  writeFileSync(configPath, configYaml);
+  const profileDir = opts.profile ? join(workDir, 'cpuprofile') : undefined;
+  if (profileDir) mkdirSync(profileDir);
+
+  const ids = RunIds.random();
+  const params = {
+    encoding: sc.encoding,
+    batch: opts.batch,
+    pool: opts.pool,
+    seed: 20240611,
+    baseTimeUs: (Date.now() - 120_000) * 1000,
+  };
+  const loadConfig = {
+    ...params,
+    ids: ids.toJSON(),
+    host: '127.0.0.1',
+    port: receiverPort,
+    mode: sc.mode,
+    rate,
+    connections: opts.connections,
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    refusedBackoffMs: opts.refusedBackoffMs,
+  };
+
+  const probeOut = opts.probe ? join(workDir, 'probe.json') : undefined;
+  const daemon = new Daemon({
+    root: ROOT,
+    configPath,
+    logPath: join(workDir, 'daemon.log'),
+    cpu: pin ? '0' : undefined,
+    profileDir,
+    nodeArgs: opts.nodeArgs,
+    sets: opts.sets,
+    probe: probeOut && pathToFileURL(join(ROOT, 'bench/lib/probe.mjs')).href,
+    env: probeOut && { SPANLINE_BENCH_PROBE: probeOut },
+  });
+  running.add(daemon.child);
+  let load;
+  try {
+    await daemon.ready(receiverPort, metricsPort);
+    const rss = new RssSampler(daemon.pid, 250);
+    load = startLoad(pin ? '1' : undefined);
+    load.child.send({ type: 'config', config: loadConfig });
+    const ready = await load.next('ready');
+    log(`[${sc.name}] daemon pid ${daemon.pid}, load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ~${Math.round(ready.avgSpanBytes)} B/span, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`);
+
+    const cpuStart = cpuSeconds(daemon.pid);
+    const wallStart = performance.now();
+    let cpuMeasureStart = cpuStart;
+    let wallMeasureStart = wallStart;
+    let cpusMeasureStart = cpuTimes();
+    const measureTimer = setTimeout(() => {
+      cpuMeasureStart = cpuSeconds(daemon.pid);
+      cpusMeasureStart = cpuTimes();
+      wallMeasureStart = performance.now();
+      if (probeOut) daemon.signal('SIGUSR2'); // the probe closes its warm-up phase
+    }, opts.warmupS * 1000);
+    let lastReport = { t: 0, spans: 0 };
+    const onProgress = (m) => {
+      if (m.type !== 'progress' || m.elapsedS - lastReport.t < 5) return;
+      const rateNow = (m.acceptedSpans - lastReport.spans) / (m.elapsedS - lastReport.t);
+      log(`[${sc.name}] ${m.elapsedS.toFixed(0)} s${m.warmup ? ' (warm-up)' : ''}: ${fmtInt(m.acceptedSpans)} spans accepted, ${fmtInt(rateNow)}/s now; refused ${m.refusedRequests} req, errors ${m.errorRequests + m.otherRequests}; daemon RSS ${Math.round(rss.peak / MB)} MB peak`);
+      lastReport = { t: m.elapsedS, spans: m.acceptedSpans };
+    };
+    load.child.on('message', onProgress);
+    load.child.send({ type: 'start' });
+    const { result: loadResult } = await load.next('done');
+    load.child.off('message', onProgress);
+    clearTimeout(measureTimer);
+    const cpuLoadEnd = cpuSeconds(daemon.pid);
+    const cpusLoadEnd = cpuTimes();
+    const wallLoadEnd = performance.now();
+    const machineCpus = cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000);
+    if (probeOut) daemon.signal('SIGUSR2'); // … and its measured phase
+
+    log(`[${sc.name}] load done: ${fmtInt(loadResult.acceptedSpans)} spans accepted; waiting for the exporter queue to drain`);
+    const drain = await daemon.drained(metricsPort);
+    const cpuDrained = cpuSeconds(daemon.pid);
+    const stop = await daemon.stop();
+    rss.stop();
+    log(`[${sc.name}] drained in ${drain.ms} ms${drain.timedOut ? ' (TIMED OUT)' : ''}; daemon exited ${stop.code ?? stop.signal} after ${stop.ms} ms; verifying output`);
+
+    const statuses = new Uint8Array(Buffer.from(loadResult.statuses, 'base64'));
+    delete loadResult.statuses;
+    const workload = await buildWorkload(params);
+    const verification = await verify({ statuses, params, ids, workload, sink: sinkNamed(sc.sink), workDir });
+
+    let profile;
+    if (profileDir) {
+      const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+      if (files.length === 0) log(`[${sc.name}] no .cpuprofile was written (did the daemon exit normally?)`);
+      else {
+        profile = aggregateDir(profileDir, ROOT);
+        mkdirSync(RESULTS, { recursive: true });
+        profile.saved = files.map((f, i) => {
+          const dest = join(RESULTS, `${stamp}-${sc.name}${i ? `-${i}` : ''}.cpuprofile`);
+          copyFileSync(join(profileDir, f), dest);
+          return dest.slice(ROOT.length + 1);
+        });
+      }
+    }
+
+    let probe;
+    if (probeOut && existsSync(probeOut)) {
+      const phases = JSON.parse(readFileSync(probeOut, 'utf8'));
+      const names = phases.length === 3 ? ['warmup', 'measured', 'drainAndShutdown'] : phases.map((_, i) => `phase${i}`);
+      probe = Object.fromEntries(phases.map((ph, i) => [names[i], ph]));
+    }
+
+    const m = drain.metrics;
+    const measured = loadResult.measured;
+    const acceptedTotal = loadResult.acceptedSpans;
+    const result = {
+      scenario: sc,
+      offeredRate: sc.mode === 'rate' ? rate : undefined,
+      params: { ...params, connections: opts.connections, durationS: opts.durationS, warmupS: opts.warmupS, refusedBackoffMs: opts.refusedBackoffMs, avgSpanBytes: ready.avgSpanBytes, avgRequestBytes: ready.avgRequestBytes },
+      pinned: pin ? { daemon: '0', load: '1' } : false,
+      commands: { daemon: daemon.command, load: load.command },
+      config: configYaml,
+      load: loadResult,
+      daemon: {
+        peakRssBytes: rss.peak,
+        rssSeries: rss.series,
+        cpuSeconds: cpuDrained - cpuStart,
+        cpuUsPerAcceptedSpan: acceptedTotal > 0 ? ((cpuDrained - cpuStart) / acceptedTotal) * 1e6 : undefined,
+        cpuUtilizationMeasured: (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000),
+        // Busy time of the daemon's CPU not spent by the daemon: other processes (or kernel work for
+        // the network) competing with it. Large values make the figures of this run suspect.
+        otherLoadOnDaemonCpu: pin && machineCpus['0'] ? machineCpus['0'].busy - (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000) : undefined,
+        drainMs: drain.ms,
+        drainTimedOut: drain.timedOut,
+        exit: stop,
+        metrics: m.pick('spanline_'),
+        logTail: daemon.logTail(20),
+      },
+      loadCpuUtilization: loadResult.loadCpuS / (opts.warmupS + loadResult.measured.elapsedS),
+      machineCpus,
+      verification,
+      probe,
+      profile: profile && { files: profile.saved, totalMs: profile.totalMs, functions: profile.functions.slice(0, 100), byModule: profile.byModule.slice(0, 40), busy: profile.busy },
+      ok: verification.ok && stop.code === 0 && !drain.timedOut,
+    };
+    const problems = [];
+    if (stop.code !== 0) problems.push(`daemon exited ${stop.code ?? stop.signal}`);
+    if (drain.timedOut) problems.push('exporter queue did not drain');
+    if (verification.missing) problems.push(`${verification.missing} accepted spans missing`);
+    if (verification.duplicates) problems.push(`${verification.duplicates} duplicate lines`);
+    if (verification.refusedButWritten) problems.push(`${verification.refusedButWritten} spans of refused requests written`);
+    if (verification.foreign) problems.push(`${verification.foreign} unknown span ids`);
+    if (verification.output.malformed) problems.push(`${verification.output.malformed} malformed lines`);
+    if (!verification.content.ok) problems.push(`content mismatch in ${JSON.stringify(verification.content.mismatchByField)}`);
+    const other = result.daemon.otherLoadOnDaemonCpu;
+    if (other !== undefined && other > 0.1) log(`[${sc.name}] WARNING: something else used ${Math.round(other * 100)}% of the daemon's CPU during the measurement; the figures understate the daemon`);
+    const receiverAccepted = m.sum('spanline_receiver_accepted_spans_total');
+    if (receiverAccepted !== acceptedTotal) problems.push(`daemon counted ${receiverAccepted} accepted spans, load generator ${acceptedTotal}`);
+    result.problems = problems;
+    log(`[${sc.name}] verified ${fmtInt(verification.output.lines)} lines (${(verification.output.bytes / MB).toFixed(0)} MB) in ${verification.scanSeconds.toFixed(1)} s: ${problems.length ? problems.join('; ') : 'all accepted spans present exactly once'}`);
+    if (probe?.measured) {
+      const pm = probe.measured;
+      const gcs = Object.entries(pm.gc).map(([k, g]) => `${k} ${g.count}× ${Math.round(g.totalMs)} ms (max ${g.maxMs.toFixed(1)})`).join(', ');
+      process.stdout.write(`\n${sc.name} (measured phase, probe): event loop delay p50 ${pm.eventLoopDelayMs.p50} ms, p99 ${pm.eventLoopDelayMs.p99} ms, max ${pm.eventLoopDelayMs.max} ms; GC ${Math.round(pm.gcShare * 100)}% of wall time: ${gcs}\n`);
+    }
+    if (profile) process.stdout.write(`\n### CPU profile: ${sc.name}\n\n${formatProfile(profile, opts.top)}\n\n`);
+    return result;
+  } catch (e) {
+    daemon.kill();
+    load?.child.kill('SIGKILL');
+    log(`[${sc.name}] daemon log (${join(workDir, 'daemon.log')}):\n${daemon.logTail()}`);
+    throw e;
+  } finally {
+    if (!opts.keep) rmSync(workDir, { recursive: true, force: true });
+    else log(`[${sc.name}] kept ${workDir}`);
+  }
+}
+
+const HEADER = [
+  '| scenario | load | accepted spans/s | refused req | p50 ms | p90 ms | p99 ms | max ms | peak RSS MB | daemon CPU (other on its CPU) | CPU µs/span | missing | dup | verdict |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+].join('\n');
+
+function row(r) {
+  const ms = r.load.measured;
+  const l = ms.latencyMs;
+  const v = r.verification;
+  const loadDesc = r.scenario.mode === 'rate' ? `open loop ${fmtInt(r.offeredRate)}/s` : `closed loop, ${r.params.connections} conn`;
+  return `| ${r.scenario.name} | ${loadDesc} | ${fmtInt(ms.acceptedSpansPerSec)} | ${fmtInt(ms.refusedRequests)} | ${fmtMs(l.p50)} | ${fmtMs(l.p90)} | ${fmtMs(l.p99)} | ${fmtMs(l.max)} | ${Math.round(r.daemon.peakRssBytes / MB)} | ${Math.round(r.daemon.cpuUtilizationMeasured * 100)}%${r.daemon.otherLoadOnDaemonCpu === undefined ? '' : ` (${Math.round(r.daemon.otherLoadOnDaemonCpu * 100)}%)`} | ${r.daemon.cpuUsPerAcceptedSpan?.toFixed(2) ?? '—'} | ${fmtInt(v.missing)} | ${fmtInt(v.duplicates)} | ${r.ok && r.problems.length === 0 ? 'ok' : 'FAIL: ' + r.problems.join('; ')} |`;
+}
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+
+/** The commit measured, and the files that differ from it (other work in progress is part of the build). */
+function gitState() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain').split('\n').filter(Boolean) };
+  } catch {
+    return undefined;
+  }
+}
+
+async function main() {
+  let opts;
+  try {
+    opts = options();
+  } catch (e) {
+    process.stderr.write(`bench: ${e.message}\n\n${HELP}`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (opts.list) {
+    for (const s of SCENARIOS) process.stdout.write(`${s.name}\t${s.encoding} → ${s.sink}, ${s.mode}${s.rate ? ` (${s.rate})` : ''}\n`);
+    return 0;
+  }
+  const pin = canPin();
+  const mach = machine();
+  log(`machine: ${mach.nproc} CPUs (${mach.cpuModel}), ${mach.memTotalGiB} GiB, Node ${mach.node}`);
+  log(pin ? 'pinning: daemon on CPU 0 (taskset -c 0), load generator on CPU 1 (taskset -c 1)' : 'pinning: off (taskset missing or fewer than 2 CPUs); daemon and load generator share the CPUs');
+  if (opts.profile) log('profiling: the daemon runs with --cpu-prof; figures include the profiler overhead');
+  if (opts.probe) log('probe: bench/lib/probe.mjs is preloaded into the daemon (event loop delay, GC)');
+  const shebang = shebangNodeFlags(join(ROOT, 'dist/cli.js'));
+  if (shebang.length) log(`daemon node flags from dist/cli.js's shebang (as the installed command runs): ${shebang.join(' ')}`);
+  if (opts.nodeArgs.length) log(`extra daemon node flags: ${opts.nodeArgs.join(' ')}`);
+  if (opts.sets.length) log(`daemon config overrides: ${opts.sets.map((s) => `--set ${s}`).join(' ')}`);
+
+  const results = [];
+  const out = { startedAt: new Date().toISOString(), machine: mach, git: gitState(), argv: process.argv.slice(2), env: { BENCH_DURATION: process.env.BENCH_DURATION }, pinned: pin, profile: opts.profile, probe: opts.probe, daemonShebangFlags: shebang, daemonNodeArgs: opts.nodeArgs, daemonSets: opts.sets, results };
+  mkdirSync(RESULTS, { recursive: true });
+  const resultFile = join(RESULTS, `${stamp}.json`);
+  let failed = false;
+  let headerPrinted = false;
+  for (const sc of opts.scenarios) {
+    let rate;
+    if (sc.mode === 'rate') {
+      const max = [...results].reverse().find((r) => r.scenario.mode === 'max' && r.scenario.encoding === sc.encoding && r.scenario.sink === sc.sink);
+      if (opts.rate !== undefined) rate = opts.rate;
+      else if (typeof sc.rate === 'number') rate = sc.rate;
+      else if (max) rate = Math.floor(max.load.measured.acceptedSpansPerSec / 2 / 1000) * 1000;
+      else {
+        rate = 50_000;
+        log(`[${sc.name}] no max measured in this run and no --rate: using ${rate} spans/s (half the 100k target)`);
+      }
+    }
+    let r;
+    try {
+      r = await runScenario(sc, opts, rate, pin);
+    } catch (e) {
+      log(`[${sc.name}] FAILED: ${e.stack ?? e}`);
+      results.push({ scenario: sc, error: String(e.stack ?? e), ok: false });
+      failed = true;
+      writeFileSync(resultFile, JSON.stringify(out, null, 2));
+      continue;
+    }
+    results.push(r);
+    if (!r.ok || r.problems.length > 0) failed = true;
+    process.stdout.write(`\n${HEADER}\n${row(r)}\n\n`);
+    headerPrinted = true;
+    writeFileSync(resultFile, JSON.stringify(out, null, 2));
+  }
+  out.finishedAt = new Date().toISOString();
+  writeFileSync(resultFile, JSON.stringify(out, null, 2));
+  if (headerPrinted) {
+    process.stdout.write(`\n## Summary\n\n${HEADER}\n${results.filter((r) => !r.error).map(row).join('\n')}\n`);
+  }
+  log(`full result: ${resultFile.slice(ROOT.length + 1)}`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`bench: ${e.stack ?? e}\n`);
+    process.exit(1);
+  },
+);
