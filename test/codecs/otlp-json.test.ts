@@ -357,10 +357,11 @@ describe('decodeOtlpJsonRequest: errors', () => {
     expect(decodeError('').message).toMatch(/^Malformed JSON: /);
   });
 
-  it('values nested deeper than the stack allows are an OtlpDecodeError', () => {
+  it('values nested deeper than MAX_VALUE_DEPTH (64) are an OtlpDecodeError naming where', () => {
     const n = 100_000;
     const deep = '{"arrayValue":{"values":['.repeat(n) + ']}}'.repeat(n);
-    expect(decodeError(request(`{"attributes":[{"key":"k","value":${deep}}]}`)).message).toBe('JSON nested too deeply');
+    const message = decodeError(request(`{"attributes":[{"key":"k","value":${deep}}]}`)).message;
+    expect(message).toMatch(/^resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]\.attributes\[0\]\.value(\.arrayValue\.values\[0\]){64}: values nested deeper than 64 levels$/);
   });
 });
 

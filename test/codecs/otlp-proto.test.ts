@@ -360,7 +360,7 @@ describe('decodeOtlpProtoRequest: errors name the field', () => {
     expect(errors).toBeGreaterThan(full.length * 0.9);
   });
 
-  it('values nested deeper than the stack allows are an OtlpDecodeError', () => {
+  it('values nested deeper than MAX_VALUE_DEPTH (64) are an OtlpDecodeError naming where', () => {
     // AnyValue{arrayValue{values[AnyValue{arrayValue{…}}]}} 100 000 deep, written outside in.
     const depth = 100_000;
     const anyLength = [0];
@@ -377,7 +377,7 @@ describe('decodeOtlpProtoRequest: errors name the field', () => {
     const ss = Buffer.concat([Buffer.from([0x12]), varint(span.length), span]);
     const rs = Buffer.concat([Buffer.from([0x12]), varint(ss.length), ss]);
     const req = Buffer.concat([Buffer.from([0x0a]), varint(rs.length), rs]);
-    expect(decodeError(req).message).toBe('values nested too deeply');
+    expect(decodeError(req).message).toMatch(/\.value(\.arrayValue\.values\[0\]){64}: values nested deeper than 64 levels$/);
   });
 });
 

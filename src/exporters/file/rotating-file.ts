@@ -24,9 +24,10 @@ export class RotatingFile {
     this.size = (await stat(this.path)).size;
   }
 
-  /** Appends `data`; resolves once the OS has it. Serialized with other writes. */
-  write(data: string): Promise<void> {
-    const run = this.tail.then(() => this.append(Buffer.from(data, 'utf8')));
+  /** Appends `data` (one write, never split across files); resolves once the OS has it. Serialized. */
+  write(data: string | Buffer): Promise<void> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const run = this.tail.then(() => this.append(buf));
     this.tail = run.catch(() => undefined);
     return run;
   }
