@@ -15,6 +15,7 @@
  *          stall shows up in every request it delays (no coordinated omission).
  */
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunIds } from './lib/ids.mjs';
 import { NumberLog, summarize } from './lib/stats.mjs';
@@ -72,7 +73,7 @@ async function run() {
   }, 1000);
 
   /** POSTs one body; resolves with [status code or 0, retry-after seconds or error code]. */
-  const post = (body) =>
+  let post = (body) =>
     new Promise((resolve) => {
       const req = http.request(
         { agent, host: cfg.host, port: cfg.port, method: 'POST', path: encoding.path, headers: { 'content-type': encoding.contentType, 'content-length': body.length } },
@@ -87,6 +88,38 @@ async function run() {
       req.end(body);
     });
 
+  // OTLP/HTTP answers 200; the Zipkin receiver 202. Either is recorded as 202 (accepted).
+  const acceptedStatus = encoding.acceptedStatus ?? 202;
+  let grpcClients;
+  if (encoding.transport === 'grpc') {
+    // gRPC: a few keep-alive channels (each its own subchannel/HTTP2 connection), the lanes spread over
+    // them; raw Buffer (de)serializers, the bodies are the OTLP protobuf ExportTraceServiceRequest.
+    const grpc = createRequire(import.meta.url)('@grpc/grpc-js');
+    const nChannels = Math.min(cfg.connections, 4);
+    const ident = (b) => b;
+    grpcClients = Array.from({ length: nChannels }, (_, i) =>
+      new grpc.Client(`${cfg.host}:${cfg.port}`, grpc.credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+        'grpc.keepalive_time_ms': 30_000,
+        'grpc.max_send_message_length': 64 * 1024 * 1024,
+        'spanline.bench.channel': i,
+      }),
+    );
+    let rr = 0;
+    const S = grpc.status;
+    post = (body) =>
+      new Promise((resolve) => {
+        const client = grpcClients[rr++ % grpcClients.length];
+        // The lane reuses its scratch buffer: hand grpc-js its own copy.
+        client.makeUnaryRequest(encoding.path, ident, ident, Buffer.from(body), (err) => {
+          if (!err) return resolve([acceptedStatus]);
+          // Back-pressure (the daemon's 503 equivalents) is "refused"; anything else another outcome.
+          if (err.code === S.RESOURCE_EXHAUSTED || err.code === S.UNAVAILABLE) return resolve([503, undefined]);
+          resolve([1000 + err.code, err.details]);
+        });
+      });
+  }
+
   /** Copies request k's template into `scratch`, stamps its ids; returns the body. */
   const prepare = (k, scratch) => {
     const t = templates[k % templates.length];
@@ -98,7 +131,7 @@ async function run() {
   /** Records the outcome of request k; `measured` if it belongs to the measured phase. */
   const record = (k, code, extra, startedOrDue, done, measured) => {
     let st;
-    if (code === 202) {
+    if (code === acceptedStatus) {
       st = STATUS.ACCEPTED;
       acceptedSpans += batch;
     } else if (code === 503) {
@@ -205,6 +238,7 @@ async function run() {
   await Promise.all(lanes);
   clearInterval(progress);
   agent.destroy();
+  for (const c of grpcClients ?? []) c.close();
   const requests = statuses.length;
   const cpu = process.cpuUsage(cpu0);
   const measuredElapsedS = Math.max(cfg.durationS, (lastMeasuredDone - warmupEnd) / 1000);

@@ -1,3 +1,4 @@
+import net from 'node:net';
 /**
  * The daemon under test, started as a user would: `node dist/cli.js --config <yaml>`, optionally pinned
  * to one CPU and profiled. Talks to it only over its public surfaces: the receiver port, /metrics and
@@ -62,7 +63,8 @@ export class Daemon {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.exited) throw new Error(`daemon exited during start-up (${JSON.stringify(this.exited)}):\n${this.logTail()}`);
-      const r = await httpGet(receiverPort, '/').catch(() => undefined);
+      // A TCP connect, not an HTTP/1.1 request: the OTLP/gRPC receiver speaks HTTP/2 only.
+      const r = await tcpConnects(receiverPort);
       const m = r && (await httpGet(metricsPort, '/metrics').catch(() => undefined));
       if (m && m.status === 200) return;
       await sleep(100);
@@ -150,4 +152,15 @@ export function parsePrometheus(text) {
       return out;
     },
   };
+}
+
+/** Resolves true once something accepts a TCP connection on 127.0.0.1:`port`. */
+function tcpConnects(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(false));
+  });
 }

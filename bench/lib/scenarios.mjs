@@ -11,6 +11,10 @@
 export const SCENARIOS = [
   { name: 'zipkin-v2-json-max', encoding: 'zipkin-v2-json', sink: 'file', mode: 'max' },
   { name: 'zipkin-v2-json-rate', encoding: 'zipkin-v2-json', sink: 'file', mode: 'rate', rate: 'half-max' },
+  ...['zipkin-v2-proto3', 'zipkin-v1-json', 'zipkin-v1-thrift', 'otlp-http-proto', 'otlp-grpc', 'otlp-http-json'].flatMap((encoding) => [
+    { name: `${encoding}-max`, encoding, sink: 'file', mode: 'max' },
+    { name: `${encoding}-rate`, encoding, sink: 'file', mode: 'rate', rate: 'half-max' },
+  ]),
 ];
 
 /** Scenarios selected by `--scenario` values: exact names, or prefixes (`zipkin-v2-json` selects both). */

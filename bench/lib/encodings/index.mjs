@@ -9,6 +9,36 @@ export const ENCODINGS = {
     path: '/api/v2/spans',
     receiver: (endpoint) => ({ id: 'zipkin', config: { endpoint, max_request_body_size: '20MiB' } }),
   },
+  'zipkin-v2-proto3': {
+    module: './zipkin-v2-proto3.mjs',
+    path: '/api/v2/spans',
+    receiver: (endpoint) => ({ id: 'zipkin', config: { endpoint, max_request_body_size: '20MiB' } }),
+  },
+  'zipkin-v1-json': {
+    module: './zipkin-v1-json.mjs',
+    path: '/api/v1/spans',
+    receiver: (endpoint) => ({ id: 'zipkin', config: { endpoint, max_request_body_size: '20MiB' } }),
+  },
+  'zipkin-v1-thrift': {
+    module: './zipkin-v1-thrift.mjs',
+    path: '/api/v1/spans',
+    receiver: (endpoint) => ({ id: 'zipkin', config: { endpoint, max_request_body_size: '20MiB' } }),
+  },
+  'otlp-http-proto': {
+    module: './otlp-http-proto.mjs',
+    path: '/v1/traces',
+    receiver: (endpoint) => ({ id: 'otlp', config: { protocols: { http: { endpoint, max_request_body_size: '20MiB' } } } }),
+  },
+  'otlp-http-json': {
+    module: './otlp-http-json.mjs',
+    path: '/v1/traces',
+    receiver: (endpoint) => ({ id: 'otlp', config: { protocols: { http: { endpoint, max_request_body_size: '20MiB' } } } }),
+  },
+  'otlp-grpc': {
+    module: './otlp-grpc.mjs',
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    receiver: (endpoint) => ({ id: 'otlp', config: { protocols: { grpc: { endpoint, max_recv_msg_size: '20MiB' } } } }),
+  },
 };
 
 export async function loadEncoding(name) {
