@@ -1,11 +1,14 @@
 import { s, type ObjectSchema, type Shape } from '../config/schema.js';
-import { exporterHelperShape } from '../pipeline/exporter-queue.js';
+import type { Path } from '../config/schema.js';
+import { exporterHelperShape, validateExporterHelper, type ExporterHelperConfig } from '../pipeline/exporter-queue.js';
 import type { ComponentFactory, ComponentKind, Stability } from './types.js';
 
 export interface RegisteredComponent {
   factory: ComponentFactory;
   /** The schema the config is validated against (exporters get the queue/retry keys added). */
   schema: ObjectSchema<Shape>;
+  /** The factory's cross-key checks, and the framework's for the keys it adds. */
+  validate(config: unknown): { path: Path; message: string }[];
   /** `built-in`, or the plugin's name. */
   source: string;
 }
@@ -42,7 +45,10 @@ export class ComponentRegistry {
       factory.kind === 'exporter'
         ? (s.object({ ...factory.config.shape, ...exporterHelperShape() }) as unknown as ObjectSchema<Shape>)
         : (factory.config as ObjectSchema<Shape>);
-    kinds.set(factory.type, { factory, schema, source });
+    const own = (config: unknown) => factory.validate?.(config as never) ?? [];
+    const validate =
+      factory.kind === 'exporter' ? (config: unknown) => [...own(config), ...validateExporterHelper(config as ExporterHelperConfig)] : own;
+    kinds.set(factory.type, { factory, schema, validate, source });
   }
 
   get(kind: ComponentKind, type: string): RegisteredComponent | undefined {

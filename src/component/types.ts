@@ -92,6 +92,12 @@ export interface ReceiverContext extends ComponentContext {
 export interface ProcessorContext extends ComponentContext {
   readonly pipeline: string;
   readonly next: SpanConsumer;
+  /**
+   * True when an exporter of this pipeline has a persistent queue, so that senders expect to be
+   * acknowledged only once their spans are on disk. A processor that holds data (like `batch`) should
+   * then settle a sender's consume() only when its spans were accepted downstream. Absent means false.
+   */
+  readonly durableDownstream?: boolean;
   /** Counts spans this processor drops, with a reason; logs them once per interval with a count. */
   dropped(count: number, reason: string): void;
 }

@@ -99,7 +99,7 @@ export function resolveConfig(loaded: LoadedConfig, registry: ComponentRegistry)
       const config = registered.schema.check(cfg ?? {}, [section, id], ctx);
       for (const i of ctx.issues) loaded.issue(i.path, i.message, i.message.startsWith('unknown key'));
       if (config === undefined) continue;
-      const problems = registered.factory.validate?.(config as never) ?? [];
+      const problems = registered.validate(config);
       for (const p of problems) loaded.issue([section, id, ...p.path], p.message);
       if (problems.length === 0) byId.set(id, { id, kind, registered, config });
     }

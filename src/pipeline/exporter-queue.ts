@@ -3,15 +3,30 @@
  * another exporter or pipeline. The queue owns retry (exponential backoff with jitter), the per-attempt
  * timeout, the metrics and the drain on shutdown; an exporter only sends one batch and classifies the
  * outcome (see ExportResult).
+ *
+ * The queue is bounded in spans and in bytes. In memory, bytes are an estimate of the heap the queued
+ * spans hold (src/model/span-size.ts). With `storage`, every batch is written to an on-disk log
+ * (disk-queue.ts) and acknowledged to the sender only once it is durable; it leaves the log when the
+ * exporter delivered it or gave up on it, so what a crash or the shutdown deadline interrupts is sent
+ * after the next start. Queued batches stay in memory too while they fit in `queue_bytes`, and are read
+ * back from disk otherwise.
  */
+import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { s, type InferShape } from '../config/schema.js';
+import { s, type InferShape, type Path } from '../config/schema.js';
 import type { Exporter, ExportResult, SpanConsumer } from '../component/types.js';
 import { RefusedError } from '../component/types.js';
+import { decodeSpanRecord, encodeSpanRecord } from '../codecs/span-record.js';
 import type { SpanBatch } from '../model/span.js';
+import { estimateBatchBytes } from '../model/span-size.js';
 import type { SelfMetrics } from '../telemetry/metrics.js';
 import { CountedLog } from '../telemetry/logger.js';
+import { DiskQueue, type RecordRef } from './disk-queue.js';
+
+/** Segment files of a persistent queue are closed for writing at this size. */
+const SEGMENT_BYTES = 16 * 1024 * 1024;
 
 /** The keys the framework adds to every exporter's config, as the Collector's exporterhelper does. */
 export function exporterHelperShape() {
@@ -20,8 +35,17 @@ export function exporterHelperShape() {
       .object({
         enabled: s.boolean().default(true).describe('Queue batches and acknowledge them once queued. When false, the sender waits until the batch is exported.'),
         queue_size: s.int().range(1).default(50_000).describe('Capacity in spans.'),
+        queue_bytes: s
+          .byteSize()
+          .default(64 * 1024 * 1024)
+          .describe('Capacity in bytes of memory the queued spans hold (an estimate). With `storage`, how much of the queue is also kept in memory; the rest is read back from disk.'),
         num_consumers: s.int().range(1, 1000).default(4).describe('Batches sent concurrently.'),
         block_on_overflow: s.boolean().default(false).describe('When full, wait for room instead of refusing (receivers then answer 503 only after waiting).'),
+        storage: s
+          .string()
+          .optional()
+          .describe('Directory of a persistent queue (relative to the config file). Spans are acknowledged to the sender only once written there durably, survive a crash or restart, and are delivered after it.'),
+        storage_bytes: s.byteSize().default(1024 * 1024 * 1024).describe('Capacity of the persistent queue on disk.'),
       })
       .describe('The bounded in-memory queue in front of the exporter.'),
     retry_on_failure: s
@@ -40,16 +64,36 @@ export function exporterHelperShape() {
 
 export type ExporterHelperConfig = InferShape<ReturnType<typeof exporterHelperShape>>;
 
+/** The checks on the framework's keys that span several of them. */
+export function validateExporterHelper(cfg: ExporterHelperConfig): { path: Path; message: string }[] {
+  if (cfg.sending_queue.storage !== undefined && !cfg.sending_queue.enabled) {
+    return [{ path: ['sending_queue', 'storage'], message: 'a persistent queue needs sending_queue.enabled: true' }];
+  }
+  return [];
+}
+
 interface Waiter {
   count: number;
+  bytes: number;
   resolve: () => void;
 }
 
+/** One queued batch. `batch` is undefined when only the disk holds it. */
+interface Item {
+  batch: SpanBatch | undefined;
+  readonly spans: number;
+  /** The estimate counted against `queue_bytes` while `batch` is held in memory. */
+  memBytes: number;
+  readonly record: RecordRef | undefined;
+}
+
 export class SendingQueue implements SpanConsumer {
-  private readonly batches: SpanBatch[] = [];
+  private readonly items: Item[] = [];
   private head = 0;
   /** Spans queued plus spans being sent. */
   private size = 0;
+  /** Estimated heap of the batches held in memory (queued and being sent). */
+  private memBytes = 0;
   private readonly waitingForRoom: Waiter[] = [];
   private readonly wakeConsumers: (() => void)[] = [];
   private readonly consumers: Promise<void>[] = [];
@@ -60,6 +104,10 @@ export class SendingQueue implements SpanConsumer {
   private readonly failures: CountedLog;
   private readonly shutdownLoss: CountedLog;
   private readonly labels: { exporter: string };
+  private disk: DiskQueue | undefined;
+  private lock: StorageLock | undefined;
+  /** Spans read back from disk that could not be decoded. */
+  private readonly unreadable: CountedLog;
 
   constructor(
     readonly id: string,
@@ -67,16 +115,47 @@ export class SendingQueue implements SpanConsumer {
     private readonly config: ExporterHelperConfig,
     private readonly metrics: SelfMetrics,
     private readonly logger: Logger,
+    private readonly configDir = '.',
   ) {
     this.labels = { exporter: id };
     this.failures = new CountedLog(logger, 'spans dropped by exporter');
     this.shutdownLoss = new CountedLog(logger, 'spans not delivered before the shutdown deadline', 0);
+    this.unreadable = new CountedLog(logger, 'spans dropped from the persistent queue: record unreadable', 0);
     metrics.exporterQueueCapacity.set(this.labels, config.sending_queue.enabled ? config.sending_queue.queue_size : 0);
     metrics.exporterQueueSize.set(this.labels, 0);
+    metrics.exporterQueueBytes.set(this.labels, 0);
   }
 
+  /** The persistent queue's directory, when there is one. */
+  get storageDir(): string | undefined {
+    const dir = this.config.sending_queue.storage;
+    if (dir === undefined) return undefined;
+    return join(resolve(this.configDir, dir), this.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  }
+
+  /** True when a batch is acknowledged only once it is on disk. */
+  get durable(): boolean {
+    return this.config.sending_queue.enabled && this.config.sending_queue.storage !== undefined;
+  }
+
+  /** Opens the persistent queue (recovering what a previous run left) and starts the consumers. */
   start(): void {
     if (!this.config.sending_queue.enabled) return;
+    const dir = this.storageDir;
+    if (dir !== undefined) {
+      mkdirSync(dir, { recursive: true });
+      this.lock = StorageLock.acquire(dir, this.id);
+      const { queue, recovered } = DiskQueue.open(dir, { segmentBytes: SEGMENT_BYTES });
+      this.disk = queue;
+      for (const record of recovered.records) this.push({ batch: undefined, spans: record.spans, memBytes: 0, record });
+      if (recovered.records.length > 0 || recovered.truncatedBytes > 0) {
+        this.logger.info(
+          { spans: this.size, batches: recovered.records.length, truncatedBytes: recovered.truncatedBytes, dir },
+          'persistent queue recovered spans from a previous run; delivering them',
+        );
+      }
+      this.metrics.exporterStorageBytes.set(this.labels, queue.bytes);
+    }
     for (let i = 0; i < this.config.sending_queue.num_consumers; i++) this.consumers.push(this.runConsumer());
   }
 
@@ -84,11 +163,27 @@ export class SendingQueue implements SpanConsumer {
     return this.config.sending_queue.block_on_overflow;
   }
 
-  /** True if a batch of `count` spans would be accepted now without waiting. */
-  hasRoomFor(count: number): boolean {
+  /** True if `batch` would be accepted now without waiting. */
+  hasRoomFor(batch: SpanBatch): boolean {
     if (!this.accepting) return false;
     if (!this.config.sending_queue.enabled) return true;
-    return this.size === 0 || this.size + count <= this.config.sending_queue.queue_size;
+    return this.fits(batch.length, this.disk ? 0 : estimateBatchBytes(batch));
+  }
+
+  /** An empty queue takes any one batch, so that a batch larger than the queue is not refused forever. */
+  private fits(spans: number, bytes: number): boolean {
+    const q = this.config.sending_queue;
+    if (this.size === 0) return true;
+    if (this.size + spans > q.queue_size) return false;
+    if (this.disk) return this.disk.bytes < q.storage_bytes;
+    return this.memBytes + bytes <= q.queue_bytes;
+  }
+
+  private full(): string {
+    const q = this.config.sending_queue;
+    if (this.size >= q.queue_size) return `${this.size}/${q.queue_size} spans`;
+    if (this.disk) return `${this.disk.bytes}/${q.storage_bytes} bytes on disk`;
+    return `${this.memBytes}/${q.queue_bytes} bytes`;
   }
 
   async consume(batch: SpanBatch): Promise<void> {
@@ -96,42 +191,69 @@ export class SendingQueue implements SpanConsumer {
     const n = batch.length;
     if (n === 0) return;
     if (!this.config.sending_queue.enabled) return this.sendWithoutQueue(batch);
-    if (!this.hasRoomFor(n)) {
+    const bytes = estimateBatchBytes(batch);
+    if (!this.fits(n, this.disk ? 0 : bytes)) {
       if (!this.config.sending_queue.block_on_overflow) {
         this.metrics.exporterEnqueueFailed.inc(this.labels, n);
-        throw new RefusedError(`exporter ${this.id} queue is full (${this.size}/${this.config.sending_queue.queue_size} spans)`, true, 1000, 'queue_full');
+        throw new RefusedError(`exporter ${this.id} queue is full (${this.full()})`, true, 1000, 'queue_full');
       }
-      await new Promise<void>((resolve) => this.waitingForRoom.push({ count: n, resolve }));
+      await new Promise<void>((resolve) => this.waitingForRoom.push({ count: n, bytes: this.disk ? 0 : bytes, resolve }));
       if (!this.accepting) throw new RefusedError(`exporter ${this.id} is shutting down`, true, 1000, 'shutting_down');
     }
-    this.enqueue(batch);
+    if (this.disk === undefined) {
+      this.push({ batch, spans: n, memBytes: bytes, record: undefined });
+      return;
+    }
+    // Reserve the room before the write, so that concurrent senders cannot overfill the queue.
+    this.size += n;
+    let record: RecordRef;
+    try {
+      record = await this.disk.append(encodeSpanRecord(batch), n);
+    } catch (e) {
+      this.size -= n;
+      this.metrics.exporterEnqueueFailed.inc(this.labels, n);
+      this.logger.error({ err: e }, 'persistent queue write failed');
+      throw new RefusedError(`exporter ${this.id} could not write its persistent queue: ${(e as Error).message}`, true, 1000, 'storage_error');
+    } finally {
+      this.metrics.exporterStorageBytes.set(this.labels, this.disk.bytes);
+    }
+    this.size -= n;
+    const keep = this.memBytes + bytes <= this.config.sending_queue.queue_bytes;
+    this.push({ batch: keep ? batch : undefined, spans: n, memBytes: keep ? bytes : 0, record });
   }
 
-  /** Enqueues without checking room; callers check `hasRoomFor` first (fan-out does, for all exporters at once). */
-  enqueue(batch: SpanBatch): void {
-    this.batches.push(batch);
-    this.size += batch.length;
+  private push(item: Item): void {
+    this.items.push(item);
+    this.size += item.spans;
+    this.memBytes += item.memBytes;
     this.metrics.exporterQueueSize.set(this.labels, this.size);
+    this.metrics.exporterQueueBytes.set(this.labels, this.memBytes);
     const wake = this.wakeConsumers.shift();
     if (wake) wake();
   }
 
-  private take(): SpanBatch | undefined {
-    if (this.head === this.batches.length) return undefined;
-    const b = this.batches[this.head];
-    this.batches[this.head++] = undefined as unknown as SpanBatch;
-    if (this.head > 1024 && this.head * 2 > this.batches.length) {
-      this.batches.splice(0, this.head);
+  private take(): Item | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as Item;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items.splice(0, this.head);
       this.head = 0;
     }
-    return b;
+    return item;
   }
 
-  private release(count: number): void {
-    this.size -= count;
+  private release(item: Item): void {
+    this.size -= item.spans;
+    this.memBytes -= item.memBytes;
+    if (item.record !== undefined && this.disk !== undefined) {
+      this.disk.ack(item.record);
+      this.metrics.exporterStorageBytes.set(this.labels, this.disk.bytes);
+    }
     this.metrics.exporterQueueSize.set(this.labels, this.size);
+    this.metrics.exporterQueueBytes.set(this.labels, this.memBytes);
     const w = this.waitingForRoom[0];
-    if (w !== undefined && (this.size === 0 || this.size + w.count <= this.config.sending_queue.queue_size)) {
+    if (w !== undefined && this.fits(w.count, w.bytes)) {
       this.waitingForRoom.shift();
       w.resolve();
     }
@@ -139,14 +261,37 @@ export class SendingQueue implements SpanConsumer {
 
   private async runConsumer(): Promise<void> {
     for (;;) {
-      const batch = this.take();
-      if (batch === undefined) {
+      const item = this.take();
+      if (item === undefined) {
         if (this.stopping) return;
         await new Promise<void>((resolve) => this.wakeConsumers.push(resolve));
         continue;
       }
-      await this.send(batch);
-      this.release(batch.length);
+      const batch = item.batch ?? (await this.readBack(item));
+      if (batch === undefined) {
+        this.release(item);
+        continue;
+      }
+      const outcome = await this.send(batch);
+      if (outcome === 'shutdown' && item.record !== undefined) {
+        // The deadline interrupted it: it stays on disk for the next start.
+        this.size -= item.spans;
+        this.memBytes -= item.memBytes;
+        continue;
+      }
+      this.release(item);
+    }
+  }
+
+  /** Reads a batch that only the disk holds; undefined (counted, logged) if the record cannot be decoded. */
+  private async readBack(item: Item): Promise<SpanBatch | undefined> {
+    try {
+      return decodeSpanRecord(await this.disk!.read(item.record!));
+    } catch (e) {
+      this.logger.error({ err: e }, 'persistent queue record unreadable');
+      this.metrics.exporterFailed.inc({ exporter: this.id, reason: 'unreadable' }, item.spans);
+      this.unreadable.add(item.spans, 'unreadable');
+      return undefined;
     }
   }
 
@@ -228,6 +373,7 @@ export class SendingQueue implements SpanConsumer {
   }
 
   private drop(batch: SpanBatch, reason: 'permanent' | 'retries_exhausted' | 'shutdown', error?: Error) {
+    if (reason === 'shutdown' && this.disk !== undefined) return reason; // kept on disk, not lost
     this.metrics.exporterFailed.inc({ exporter: this.id, reason }, batch.length);
     if (reason === 'shutdown') this.shutdownLoss.add(batch.length, reason);
     else {
@@ -239,7 +385,8 @@ export class SendingQueue implements SpanConsumer {
 
   /**
    * Stops accepting, then sends what is queued until it is empty or `signal` aborts (the deadline). What
-   * cannot be sent by then is counted as failed with reason `shutdown` and logged with its count.
+   * cannot be sent by then is counted as failed with reason `shutdown` and logged with its count — or,
+   * with a persistent queue, stays on disk for the next start and is logged with its count.
    */
   async shutdown(signal: AbortSignal): Promise<void> {
     this.accepting = false;
@@ -254,9 +401,60 @@ export class SendingQueue implements SpanConsumer {
     // Consumers only return once the queue is empty, but a consumer that is aborted returns after
     // dropping its batch; nothing else can be left. Count leftovers defensively.
     let rest = 0;
-    for (let b = this.take(); b !== undefined; b = this.take()) rest += b.length;
-    if (rest > 0) this.drop(new Array(rest), 'shutdown');
+    for (let item = this.take(); item !== undefined; item = this.take()) rest += item.spans;
+    if (this.disk !== undefined) {
+      const kept = this.disk.bytes;
+      await this.disk.close();
+      this.lock?.release();
+      if (kept > 0) this.logger.warn({ bytes: kept, dir: this.storageDir }, 'undelivered spans stay in the persistent queue and are sent after the next start');
+    } else if (rest > 0) this.drop(new Array(rest), 'shutdown');
     this.failures.close();
     this.shutdownLoss.close();
+    this.unreadable.close();
+  }
+}
+
+/**
+ * One process per persistent queue directory: two writers would interleave records. The lock file holds
+ * the owner's pid; a lock whose process is gone (killed with -9) is taken over.
+ */
+class StorageLock {
+  private constructor(private readonly path: string) {}
+
+  static acquire(dir: string, id: string): StorageLock {
+    const path = join(dir, 'LOCK');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return new StorageLock(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const pid = Number(readFileSync(path, 'utf8'));
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+          throw new Error(`exporter ${id}: persistent queue ${dir} is in use by process ${pid}`);
+        }
+        unlinkSync(path);
+      }
+    }
+    throw new Error(`exporter ${id}: could not lock persistent queue ${dir}`);
+  }
+
+  release(): void {
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -33,7 +33,7 @@ class ExporterFanout implements SpanConsumer {
 
   consume(batch: SpanBatch): Promise<void> {
     if (this.queues.length === 1) return this.queues[0].consume(batch);
-    const full = this.queues.find((q) => !q.hasRoomFor(batch.length) && !q.blocksWhenFull);
+    const full = this.queues.find((q) => !q.hasRoomFor(batch) && !q.blocksWhenFull);
     // Refusing before enqueueing anywhere keeps a retrying sender from duplicating spans in other exporters.
     if (full) return full.consume(batch);
     return Promise.all(this.queues.map((q) => q.consume(batch))).then(() => undefined);
@@ -135,7 +135,7 @@ export class PipelineGraph {
       const c = comp('exporter', id);
       const ctx = context('exporter', id);
       const instance = (c.registered.factory as ExporterFactory).create(c.config as never, ctx);
-      q = new SendingQueue(id, instance, c.config as ExporterHelperConfig, opts.metrics, ctx.logger);
+      q = new SendingQueue(id, instance, c.config as ExporterHelperConfig, opts.metrics, ctx.logger, opts.configDir);
       queues.set(id, q);
       this.exporters.push({ id, instance, queue: q });
       return q;
@@ -143,7 +143,9 @@ export class PipelineGraph {
 
     const entriesByReceiver = new Map<string, PipelineEntry[]>();
     for (const p of config.pipelines) {
-      let next: SpanConsumer = new ExporterFanout(p.exporters.map(queueFor));
+      const pipelineQueues = p.exporters.map(queueFor);
+      const durableDownstream = pipelineQueues.some((q) => q.durable);
+      let next: SpanConsumer = new ExporterFanout(pipelineQueues);
       let mutates = false;
       const built: (Node & { pipeline: string; dropLog: CountedLog })[] = [];
       for (const id of [...p.processors].reverse()) {
@@ -159,7 +161,7 @@ export class PipelineGraph {
           opts.metrics.processorDropped.inc({ processor: id, pipeline: p.id, reason }, count);
           dropLog.add(count, reason);
         };
-        const instance = f.create(c.config as never, { ...ctx, pipeline: p.id, next, dropped });
+        const instance = f.create(c.config as never, { ...ctx, pipeline: p.id, next, dropped, durableDownstream });
         if ('consume' in instance && typeof instance.consume === 'function') {
           next = instance;
         } else if ('process' in instance && typeof instance.process === 'function') {

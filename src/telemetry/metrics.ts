@@ -57,6 +57,16 @@ export class SelfMetrics {
     'Spans waiting in the exporter queue, including batches being sent.',
     ['exporter'],
   );
+  readonly exporterQueueBytes = this.gauge(
+    'spanline_exporter_queue_bytes',
+    'Estimated memory held by batches in the exporter queue (queued and being sent).',
+    ['exporter'],
+  );
+  readonly exporterStorageBytes = this.gauge(
+    'spanline_exporter_queue_storage_bytes',
+    'Bytes of undelivered spans in the exporter\'s persistent queue on disk.',
+    ['exporter'],
+  );
   readonly exporterQueueCapacity = this.gauge(
     'spanline_exporter_queue_capacity',
     'Capacity of the exporter queue, in spans.',

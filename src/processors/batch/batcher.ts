@@ -63,6 +63,8 @@ export interface BatcherContext {
   readonly logger: Logger;
   /** Counts and logs spans given up on, by reason. */
   dropped(count: number, reason: string): void;
+  /** A persistent queue downstream: acknowledge senders only once accepted there (as `wait_for_result`). */
+  readonly durableDownstream?: boolean;
 }
 
 export class SpanBatcher implements SpanConsumer {
@@ -84,12 +86,14 @@ export class SpanBatcher implements SpanConsumer {
   private stopped: Promise<void> | undefined;
   private lastErrorLogged = '';
   private readonly maxSize: number;
+  private readonly waitForResult: boolean;
 
   constructor(
     private readonly cfg: BatchConfig,
     private readonly context: BatcherContext,
   ) {
     this.maxSize = cfg.send_batch_max_size === 0 ? Infinity : cfg.send_batch_max_size;
+    this.waitForResult = cfg.wait_for_result || context.durableDownstream === true;
   }
 
   /** Spans held now (for tests and diagnostics). */
@@ -115,7 +119,7 @@ export class SpanBatcher implements SpanConsumer {
       );
     }
     let receipt: Receipt | undefined;
-    const result = this.cfg.wait_for_result
+    const result = this.waitForResult
       ? new Promise<void>((resolve, reject) => {
           receipt = new Receipt(n, resolve, reject);
         })
@@ -241,7 +245,7 @@ export class SpanBatcher implements SpanConsumer {
         for (const p of b.parts) p.receipt?.accepted(p.to - p.from);
         return;
       } catch (e) {
-        if (this.cfg.wait_for_result) {
+        if (this.waitForResult) {
           // The senders still own their spans: they get the error and decide, so nothing is retried or counted here.
           return this.refuse(b, e);
         }
@@ -260,7 +264,7 @@ export class SpanBatcher implements SpanConsumer {
 
   /** Gives up on a batch at the shutdown deadline. */
   private abandon(b: CutBatch): void {
-    if (this.cfg.wait_for_result) {
+    if (this.waitForResult) {
       this.refuse(b, new RefusedError('batch processor shut down before the spans were sent', true, BUFFER_FULL_RETRY_MS, 'shutting_down'));
     } else {
       this.context.dropped(b.count, 'shutdown');

@@ -23,7 +23,7 @@ export const batchConfig = s.object({
   wait_for_result: s
     .boolean()
     .default(false)
-    .describe('Acknowledge a sender only when its spans were accepted downstream, and pass the downstream error back to it (use with durable queues downstream).'),
+    .describe('Acknowledge a sender only when its spans were accepted downstream, and pass the downstream error back to it. On by itself when an exporter of the pipeline has a persistent queue (`sending_queue.storage`).'),
 });
 
 export type BatchConfig = InferShape<typeof batchConfig.shape>;
