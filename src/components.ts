@@ -8,12 +8,14 @@ import { otlpExporter } from './exporters/otlp/index.js';
 import { otlpHttpExporter } from './exporters/otlphttp/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
 import { batchProcessor } from './processors/batch/index.js';
+import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
 import { otlpReceiver } from './receivers/otlp/index.js';
 import { zipkinReceiver } from './receivers/zipkin/index.js';
 
 export const builtInComponents: readonly ComponentFactory[] = [
   zipkinReceiver,
   otlpReceiver,
+  memoryLimiterProcessor,
   batchProcessor,
   fileExporter,
   debugExporter,

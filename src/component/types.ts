@@ -19,6 +19,19 @@ export type Stability = 'development' | 'alpha' | 'beta' | 'stable' | 'deprecate
  */
 export interface SpanConsumer {
   consume(batch: SpanBatch): Promise<void>;
+  /**
+   * Early refusal: asks, before a request is read or decoded, whether data of about `bytes` encoded bytes
+   * (`undefined` when the size is not known yet) would be refused now. Receivers call it once per request
+   * where they can refuse cheaply (the HTTP server before reading the body, gRPC before decoding) and answer
+   * a returned error exactly as if `consume` had rejected with it, without decoding anything.
+   *
+   * The contract: synchronous, cheap, no side effects on data. `undefined` is no promise that `consume`
+   * will accept; a returned error must be what `consume` would reject with. Optional: a consumer without
+   * it is asked nothing. The engine forwards it from a receiver to every pipeline the receiver feeds (a
+   * refusal by one is the answer) and through `process`-style processors; a processor that holds data
+   * (`consume`-style) answers for everything downstream of it.
+   */
+  admit?(bytes: number | undefined): RefusedError | undefined;
 }
 
 /** Why data was refused, and whether the sender should try again. */
@@ -119,6 +132,8 @@ export type Receiver = Lifecycle;
 export type Processor =
   | (Lifecycle & {
       process(batch: SpanBatch): SpanBatch | undefined | Promise<SpanBatch | undefined>;
+      /** Early refusal, as {@link SpanConsumer.admit}; without it the question goes to the next consumer. */
+      admit?(bytes: number | undefined): RefusedError | undefined;
     })
   | (Lifecycle & SpanConsumer);
 

@@ -20,6 +20,7 @@ import type {
   ProcessorFactory,
   Receiver,
   ReceiverFactory,
+  RefusedError,
   SpanConsumer,
 } from '../component/types.js';
 import { cloneBatch, type SpanBatch } from '../model/span.js';
@@ -49,6 +50,11 @@ class ProcessNode implements SpanConsumer {
     private readonly dropped: (count: number, reason: string) => void,
   ) {}
 
+  /** The processor is asked first, then what follows it: where its batches would go. */
+  admit(bytes: number | undefined): RefusedError | undefined {
+    return this.processor.admit?.(bytes) ?? this.next.admit?.(bytes);
+  }
+
   async consume(batch: SpanBatch): Promise<void> {
     const n = batch.length;
     const explainedBefore = this.explained;
@@ -71,6 +77,19 @@ class ReceiverFanout implements SpanConsumer {
   constructor(entries: PipelineEntry[]) {
     this.readOnly = entries.filter((e) => !e.mutates).map((e) => e.consumer);
     this.mutating = entries.filter((e) => e.mutates).map((e) => e.consumer);
+  }
+
+  /** A request is refused when any pipeline would refuse it, as `consume` fails when any pipeline does. */
+  admit(bytes: number | undefined): RefusedError | undefined {
+    for (const c of this.readOnly) {
+      const refused = c.admit?.(bytes);
+      if (refused) return refused;
+    }
+    for (const c of this.mutating) {
+      const refused = c.admit?.(bytes);
+      if (refused) return refused;
+    }
+    return undefined;
   }
 
   consume(batch: SpanBatch): Promise<void> {

@@ -7,8 +7,9 @@
 import { createGunzip, createInflate } from 'node:zlib';
 import { Transform, type Readable } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Receiver, ReceiverContext } from '../component/types.js';
+import type { Receiver, ReceiverContext, RefusedError } from '../component/types.js';
 import { isRefused } from '../component/types.js';
+import { contentLength, refuseEarly } from './admission.js';
 import type { Span } from '../model/span.js';
 import { parseEndpoint } from '../service/http.js';
 
@@ -74,6 +75,13 @@ async function send(reply: FastifyReply, answer: HttpAnswer): Promise<void> {
   void reply.code(answer.status);
   if (answer.contentType !== undefined) void reply.type(answer.contentType);
   await reply.send(answer.body);
+}
+
+/** A refusal's answer: 503 with Retry-After when the sender should retry, else 400. */
+function refusalAnswer(reply: FastifyReply, answers: SpanRouteAnswers, contentType: string, refused: RefusedError): HttpAnswer {
+  if (!refused.retryable) return answers.failed(contentType, 400, refused.message);
+  reply.header('retry-after', String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))));
+  return answers.failed(contentType, 503, refused.message);
 }
 
 /** Fails the stream as soon as the decompressed size passes the limit, so a bomb is never inflated whole. */
@@ -165,6 +173,17 @@ export class SpanHttpServer implements Receiver {
       app.route({
         method: route.method,
         url: route.url,
+        // Early refusal: before the body is read or decompressed, so a refused body never fills memory.
+        onRequest: async (request, reply) => {
+          const contentType = String(request.headers['content-type'] ?? '');
+          const refused = refuseEarly(this.context, transportOf(route, contentType), contentLength(request.headers['content-length']));
+          if (refused === undefined) return;
+          const answer = refusalAnswer(reply, route.answers ?? PLAIN_ANSWERS, contentType, refused);
+          void reply.code(answer.status);
+          if (answer.contentType !== undefined) void reply.type(answer.contentType);
+          void reply.send(answer.body);
+          return reply;
+        },
         handler: (request, reply) => this.handle(route, request.body as Buffer | undefined, String(request.headers['content-type'] ?? ''), reply),
       });
     }
@@ -218,9 +237,7 @@ export class SpanHttpServer implements Receiver {
       const refused = isRefused(e) ? e : undefined;
       this.context.metrics.receiverRefused.inc({ ...labels, reason: refused?.reason ?? 'internal_error' }, n);
       if (refused === undefined) this.context.logger.error({ err: e }, 'pipeline failed');
-      const status = refused === undefined ? 500 : refused.retryable ? 503 : 400;
-      if (refused?.retryable) reply.header('retry-after', String(Math.max(1, Math.ceil(refused.retryAfterMs / 1000))));
-      await send(reply, answers.failed(contentType, status, refused?.message ?? 'internal error'));
+      await send(reply, refused === undefined ? answers.failed(contentType, 500, 'internal error') : refusalAnswer(reply, answers, contentType, refused));
       return;
     }
     this.context.metrics.receiverAccepted.inc(labels, n);

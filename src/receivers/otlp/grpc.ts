@@ -7,13 +7,16 @@
  * Answers, as the OTLP specification's "Failures" and "Throttling" sections prescribe:
  * - accepted: an `ExportTraceServiceResponse`, with a partial success when invalid spans were left out;
  * - undecodable request: INVALID_ARGUMENT (not retryable);
- * - refused by the pipelines, retryable (a full queue, shutting down): UNAVAILABLE with a
- *   `google.rpc.RetryInfo` detail carrying the Retry-After hint;
+ * - refused by the pipelines, retryable (a full queue, shutting down, the memory limit): UNAVAILABLE with
+ *   a `google.rpc.RetryInfo` detail carrying the Retry-After hint. The pipelines are asked when the
+ *   call's metadata arrives, before the message is read (early refusal), again before it is decoded,
+ *   and when the spans are handed over;
  * - refused, permanent: INVALID_ARGUMENT; any other failure: INTERNAL.
  */
-import { Metadata, Server, ServerCredentials, status as grpcStatus, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
-import type { Receiver, ReceiverContext } from '../../component/types.js';
+import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
+import type { Receiver, ReceiverContext, RefusedError } from '../../component/types.js';
 import { isRefused } from '../../component/types.js';
+import { refuseEarly } from '../../transport/admission.js';
 import { decodeOtlpProtoRequest, encodeOtlpProtoResponse, encodeRpcStatus, TRACE_SERVICE_EXPORT_PATH } from '../../codecs/otlp-proto.js';
 import type { Span } from '../../model/span.js';
 import { parseEndpoint } from '../../service/http.js';
@@ -43,6 +46,12 @@ function unavailable(message: string, retryAfterMs: number) {
   return { code: grpcStatus.UNAVAILABLE, details: message, metadata };
 }
 
+/** A refusal's status: UNAVAILABLE with RetryInfo when the sender should retry, else INVALID_ARGUMENT. */
+function refusalStatus(refused: RefusedError) {
+  if (refused.retryable) return unavailable(refused.message, Math.max(1000, refused.retryAfterMs));
+  return { code: grpcStatus.INVALID_ARGUMENT, details: refused.message };
+}
+
 export class OtlpGrpcServer implements Receiver {
   private server: Server | undefined;
   private boundPort = 0;
@@ -61,6 +70,7 @@ export class OtlpGrpcServer implements Receiver {
   async start(): Promise<void> {
     const server = new Server({
       'grpc.max_receive_message_length': this.maxReceiveMessageSize,
+      interceptors: [this.refuseAtMetadata],
     });
     server.addService(TRACE_SERVICE, {
       Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => void this.export(call.request, callback),
@@ -79,9 +89,31 @@ export class OtlpGrpcServer implements Receiver {
     this.context.logger.info({ endpoint: this.endpoint, port: this.boundPort, protocol: 'grpc' }, 'receiver listening');
   }
 
+  /**
+   * Early refusal when a call's metadata arrives: grpc-js reads (and decompresses) the message only once
+   * the call goes on, so a refused message is discarded unread.
+   */
+  private readonly refuseAtMetadata: ServerInterceptor = (_method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            const refused = refuseEarly(this.context, TRANSPORT, undefined);
+            if (refused === undefined) nextMetadata(metadata);
+            else call.sendStatus(refusalStatus(refused));
+          },
+        }),
+    });
+
   private async export(request: Buffer, callback: sendUnaryData<Buffer>): Promise<void> {
     const { metrics, id } = this.context;
     const labels = { receiver: id, transport: TRANSPORT };
+    // Asked again before decoding: the state may have changed while the message was read.
+    const early = refuseEarly(this.context, TRANSPORT, request.length);
+    if (early !== undefined) {
+      callback(refusalStatus(early));
+      return;
+    }
     let decoded: Span[];
     try {
       decoded = decodeOtlpProtoRequest(request);
@@ -104,10 +136,8 @@ export class OtlpGrpcServer implements Receiver {
         if (refused === undefined) {
           this.context.logger.error({ err: e }, 'pipeline failed');
           callback({ code: grpcStatus.INTERNAL, details: 'internal error' });
-        } else if (refused.retryable) {
-          callback(unavailable(refused.message, Math.max(1000, refused.retryAfterMs)));
         } else {
-          callback({ code: grpcStatus.INVALID_ARGUMENT, details: refused.message });
+          callback(refusalStatus(refused));
         }
         return;
       }

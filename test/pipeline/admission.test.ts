@@ -1,0 +1,91 @@
+/**
+ * Early refusal through the graph: a receiver's `next.admit` reaches the processors that answer it, in
+ * every pipeline the receiver feeds, through `process`-style processors but not past one that holds data.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineProcessor, RefusedError } from '../../src/component/types.js';
+import { loadConfig } from '../../src/config/load.js';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { s } from '../../src/config/schema.js';
+import { Service } from '../../src/service/service.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { receivers, testRegistry } from '../helpers/components.js';
+import { writeTemp } from '../helpers/tmp.js';
+
+/** The sizes each gate was asked about, by processor id and pipeline. */
+const asked = new Map<string, (number | undefined)[]>();
+
+/** A processor that answers `admit`: refuses when configured to, and records what it was asked. */
+const gate = defineProcessor({
+  type: 'test_gate',
+  stability: 'development',
+  description: 'Test processor: answers early refusal.',
+  mutatesData: false,
+  config: s.object({ refuse: s.boolean().default(false) }),
+  create(cfg, ctx) {
+    const key = `${ctx.id}@${ctx.pipeline}`;
+    asked.set(key, []);
+    return {
+      admit(bytes) {
+        asked.get(key)!.push(bytes);
+        return cfg.refuse ? new RefusedError(`refused by ${key}`, true, 2_000, 'test_gate') : undefined;
+      },
+      process: (batch) => batch,
+    };
+  },
+});
+
+let running: Service[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((sv) => sv.shutdown(2000)));
+  running = [];
+  asked.clear();
+});
+
+async function start(pipelines: string): Promise<void> {
+  const yaml = `
+receivers: { test_push: {} }
+processors:
+  test_gate/open: {}
+  test_gate/shut: { refuse: true }
+  test_drop: {}
+  batch: {}
+exporters: { test_memory: {} }
+service:
+  telemetry: { metrics: { enabled: false } }
+  pipelines:
+${pipelines}
+`;
+  const registry = testRegistry();
+  registry.register(gate, 'test');
+  const loaded = loadConfig([writeTemp('admission.yaml', yaml)]);
+  const resolved = resolveConfig(loaded, registry);
+  expect(loaded.issues).toEqual([]);
+  const service = new Service(resolved!, { logger: createLogger('silent'), configDir: '.' });
+  await service.start();
+  running.push(service);
+}
+
+const p = (name: string, processors: string) => `    ${name}: { receivers: [test_push], processors: [${processors}], exporters: [test_memory] }`;
+
+describe('early refusal through the pipeline graph', () => {
+  const table: [name: string, pipelines: string[], refusedBy: string | undefined, askedGates: string[]][] = [
+    ['a first processor that refuses', [p('traces', 'test_gate/shut')], 'test_gate/shut@traces', ['test_gate/shut@traces']],
+    ['a first processor that admits', [p('traces', 'test_gate/open')], undefined, ['test_gate/open@traces']],
+    ['past a process-style processor without admit', [p('traces', 'test_drop, test_gate/shut')], 'test_gate/shut@traces', ['test_gate/shut@traces']],
+    ['past a processor that admits, to one that refuses', [p('traces', 'test_gate/open, test_gate/shut')], 'test_gate/shut@traces', ['test_gate/open@traces', 'test_gate/shut@traces']],
+    ['not past a processor that holds data (batch)', [p('traces', 'batch, test_gate/shut')], undefined, []],
+    ['any pipeline of a shared receiver refuses for all', [p('traces/a', 'test_gate/open'), p('traces/b', 'test_gate/shut')], 'test_gate/shut@traces/b', ['test_gate/open@traces/a', 'test_gate/shut@traces/b']],
+    ['no processor answers: nothing is refused', [p('traces', 'test_drop')], undefined, []],
+  ];
+  it.each(table)('%s', async (_name, pipelines, refusedBy, askedGates) => {
+    await start(pipelines.join('\n'));
+    const next = receivers.get('test_push')!;
+    const refused = next.admit?.(12_345);
+    if (refusedBy === undefined) expect(refused).toBeUndefined();
+    else expect(refused).toMatchObject({ message: `refused by ${refusedBy}`, retryable: true, retryAfterMs: 2_000, reason: 'test_gate' });
+    const askedWith = [...asked].filter(([, sizes]) => sizes.length > 0);
+    expect(askedWith.map(([k]) => k).sort()).toEqual([...askedGates].sort());
+    for (const [, sizes] of askedWith) expect(sizes).toEqual([12_345]);
+  });
+});
