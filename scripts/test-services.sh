@@ -35,7 +35,7 @@ M2=$CACHE/m2
 ENV_FILE=$CACHE/env
 
 # What `up` starts without names: what the test suite needs today.
-DEFAULT_SERVICES=(zipkin)
+DEFAULT_SERVICES=(zipkin mariadb opensearch elasticsearch)
 ALL_SERVICES=(zipkin mariadb opensearch elasticsearch kafka)
 
 ZIPKIN_VERSION=3.6.1

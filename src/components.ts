@@ -6,6 +6,7 @@ import { fileExporter } from './exporters/file/index.js';
 import { zipkinExporter } from './exporters/zipkin/index.js';
 import { otlpExporter } from './exporters/otlp/index.js';
 import { otlpHttpExporter } from './exporters/otlphttp/index.js';
+import { elasticsearchExporter } from './exporters/elasticsearch/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
 import { batchProcessor } from './processors/batch/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
@@ -22,6 +23,7 @@ export const builtInComponents: readonly ComponentFactory[] = [
   zipkinExporter,
   otlpExporter,
   otlpHttpExporter,
+  elasticsearchExporter,
   healthCheckExtension,
 ] as ComponentFactory[];
 
