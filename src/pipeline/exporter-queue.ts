@@ -186,6 +186,15 @@ export class SendingQueue implements SpanConsumer {
     return `${this.memBytes}/${q.queue_bytes} bytes`;
   }
 
+  /** Early refusal (SpanConsumer.admit): what consume() would answer now whatever the batch, if anything. */
+  admit(): RefusedError | undefined {
+    if (!this.accepting) return new RefusedError(`exporter ${this.id} is shutting down`, true, 1000, 'shutting_down');
+    const q = this.config.sending_queue;
+    if (!q.enabled || q.block_on_overflow || this.size === 0) return undefined;
+    const full = this.size >= q.queue_size || (this.disk ? this.disk.bytes >= q.storage_bytes : this.memBytes >= q.queue_bytes);
+    return full ? new RefusedError(`exporter ${this.id} queue is full (${this.full()})`, true, 1000, 'queue_full') : undefined;
+  }
+
   async consume(batch: SpanBatch): Promise<void> {
     if (!this.accepting) throw new RefusedError(`exporter ${this.id} is shutting down`, true, 1000, 'shutting_down');
     const n = batch.length;

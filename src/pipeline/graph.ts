@@ -32,6 +32,15 @@ import { SendingQueue, type ExporterHelperConfig } from './exporter-queue.js';
 class ExporterFanout implements SpanConsumer {
   constructor(private readonly queues: SendingQueue[]) {}
 
+  /** A full or closing queue refuses before the request is decoded, as it would after. */
+  admit(): RefusedError | undefined {
+    for (const q of this.queues) {
+      const refused = q.admit();
+      if (refused) return refused;
+    }
+    return undefined;
+  }
+
   consume(batch: SpanBatch): Promise<void> {
     if (this.queues.length === 1) return this.queues[0].consume(batch);
     const full = this.queues.find((q) => !q.hasRoomFor(batch) && !q.blocksWhenFull);

@@ -9,7 +9,8 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { s } from '../../src/config/schema.js';
 import { Service } from '../../src/service/service.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { receivers, testRegistry } from '../helpers/components.js';
+import { exporters, receivers, testRegistry } from '../helpers/components.js';
+import { newResource, Span } from '../../src/model/span.js';
 import { writeTemp } from '../helpers/tmp.js';
 
 /** The sizes each gate was asked about, by processor id and pipeline. */
@@ -42,7 +43,7 @@ afterEach(async () => {
   asked.clear();
 });
 
-async function start(pipelines: string): Promise<void> {
+async function start(pipelines: string, exporterConfig = '{}'): Promise<void> {
   const yaml = `
 receivers: { test_push: {} }
 processors:
@@ -50,7 +51,7 @@ processors:
   test_gate/shut: { refuse: true }
   test_drop: {}
   batch: {}
-exporters: { test_memory: {} }
+exporters: { test_memory: ${exporterConfig} }
 service:
   telemetry: { metrics: { enabled: false } }
   pipelines:
@@ -87,5 +88,41 @@ describe('early refusal through the pipeline graph', () => {
     const askedWith = [...asked].filter(([, sizes]) => sizes.length > 0);
     expect(askedWith.map(([k]) => k).sort()).toEqual([...askedGates].sort());
     for (const [, sizes] of askedWith) expect(sizes).toEqual([12_345]);
+  });
+});
+
+describe('early refusal by queues and buffers', () => {
+  const spans = (n: number) => Array.from({ length: n }, () => new Span(newResource()));
+
+  it('a full exporter queue refuses before decoding, as consume() would after', async () => {
+    await start(p('traces', 'test_drop'), '{ sending_queue: { queue_size: 10, num_consumers: 1 } }');
+    let release!: () => void;
+    exporters.get('test_memory')!.behaviour = () => new Promise((r) => (release = () => r({ code: 'success' })));
+    const next = receivers.get('test_push')!;
+    expect(next.admit?.(100)).toBeUndefined();
+    await next.consume(spans(10)); // taken by the consumer, whose export now hangs: the queue is full
+    const refused = next.admit?.(100);
+    expect(refused).toMatchObject({ retryable: true, reason: 'queue_full' });
+    expect(refused?.message).toMatch(/queue is full \(10\/10 spans\)/);
+    await expect(next.consume(spans(1))).rejects.toMatchObject({ reason: 'queue_full' });
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(next.admit?.(100)).toBeUndefined();
+  });
+
+  it('a full batch buffer refuses before decoding', async () => {
+    await start(p('traces', 'batch'), '{ sending_queue: { queue_size: 10, num_consumers: 1 } }');
+    exporters.get('test_memory')!.behaviour = () => new Promise(() => undefined); // never answers
+    const next = receivers.get('test_push')!;
+    // The batch processor has its defaults: 8192 per batch, 100 000 held at most. The first batch goes
+    // to the exporter (which never answers) and fills its queue; then the buffer fills up exactly.
+    await next.consume(spans(8192));
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 10; i++) {
+      expect(next.admit?.(undefined)).toBeUndefined();
+      await next.consume(spans(10_000));
+    }
+    const refused = next.admit?.(undefined);
+    expect(refused).toMatchObject({ retryable: true, reason: 'batch_buffer_full' });
   });
 });

@@ -102,6 +102,21 @@ export class SpanBatcher implements SpanConsumer {
   }
 
   /**
+   * Early refusal: the batcher holds data, so it answers for what is downstream of it. A full buffer or a
+   * shutdown refuses before the request is decoded; otherwise the batch would be taken.
+   */
+  admit(): RefusedError | undefined {
+    if (!this.accepting) return new RefusedError('batch processor is shutting down', true, BUFFER_FULL_RETRY_MS, 'shutting_down');
+    if (this.held === 0 || this.held < this.cfg.max_buffered_spans) return undefined;
+    return new RefusedError(
+      `batch processor buffer is full (${this.held}/${this.cfg.max_buffered_spans} spans)`,
+      true,
+      this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
+      'batch_buffer_full',
+    );
+  }
+
+  /**
    * Resolves once the spans are buffered, or with `wait_for_result` once they were accepted downstream
    * (rejecting with the downstream error instead). Refuses, retryably, when the buffer is full.
    */
