@@ -7,6 +7,7 @@ import { zipkinExporter } from './exporters/zipkin/index.js';
 import { otlpExporter } from './exporters/otlp/index.js';
 import { otlpHttpExporter } from './exporters/otlphttp/index.js';
 import { elasticsearchExporter } from './exporters/elasticsearch/index.js';
+import { mysqlExporter } from './exporters/mysql/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
 import { batchProcessor } from './processors/batch/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
@@ -24,6 +25,7 @@ export const builtInComponents: readonly ComponentFactory[] = [
   otlpExporter,
   otlpHttpExporter,
   elasticsearchExporter,
+  mysqlExporter,
   healthCheckExtension,
 ] as ComponentFactory[];
 
