@@ -322,12 +322,15 @@ describe('otlp receiver over gRPC', () => {
     const r = await start();
     let release!: () => void;
     const held = new Promise<void>((res) => (release = res));
+    let entered!: () => void;
+    const inside = new Promise<void>((res) => (entered = res));
     r.behave(async (b) => {
+      entered();
       await held;
       r.batches.push(b);
     });
     const inFlight = call(r.grpc, encodeOtlpProtoRequest(spans(1)));
-    await new Promise((res) => setTimeout(res, 50));
+    await inside; // the call is in the pipeline, however long the connection took on a busy machine
     const stopping = r.receiver.shutdown(AbortSignal.timeout(5000));
     release();
     expect((await inFlight).err).toBeNull();
