@@ -9,6 +9,7 @@ import { otlpHttpExporter } from './exporters/otlphttp/index.js';
 import { elasticsearchExporter } from './exporters/elasticsearch/index.js';
 import { mysqlExporter } from './exporters/mysql/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
+import { attributesProcessor } from './processors/attributes/index.js';
 import { batchProcessor } from './processors/batch/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
 import { otlpReceiver } from './receivers/otlp/index.js';
@@ -19,6 +20,7 @@ export const builtInComponents: readonly ComponentFactory[] = [
   otlpReceiver,
   memoryLimiterProcessor,
   batchProcessor,
+  attributesProcessor,
   fileExporter,
   debugExporter,
   zipkinExporter,
