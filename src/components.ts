@@ -11,6 +11,7 @@ import { mysqlExporter } from './exporters/mysql/index.js';
 import { healthCheckExtension } from './extensions/health-check/index.js';
 import { attributesProcessor } from './processors/attributes/index.js';
 import { batchProcessor } from './processors/batch/index.js';
+import { filterProcessor } from './processors/filter/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
 import { otlpReceiver } from './receivers/otlp/index.js';
 import { zipkinReceiver } from './receivers/zipkin/index.js';
@@ -21,6 +22,7 @@ export const builtInComponents: readonly ComponentFactory[] = [
   memoryLimiterProcessor,
   batchProcessor,
   attributesProcessor,
+  filterProcessor,
   fileExporter,
   debugExporter,
   zipkinExporter,
