@@ -13,6 +13,8 @@ import { attributesProcessor } from './processors/attributes/index.js';
 import { batchProcessor } from './processors/batch/index.js';
 import { filterProcessor } from './processors/filter/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
+import { probabilisticSamplerProcessor } from './processors/probabilistic-sampler/index.js';
+import { redactionProcessor } from './processors/redaction/index.js';
 import { otlpReceiver } from './receivers/otlp/index.js';
 import { zipkinReceiver } from './receivers/zipkin/index.js';
 
@@ -23,6 +25,8 @@ export const builtInComponents: readonly ComponentFactory[] = [
   batchProcessor,
   attributesProcessor,
   filterProcessor,
+  probabilisticSamplerProcessor,
+  redactionProcessor,
   fileExporter,
   debugExporter,
   zipkinExporter,
