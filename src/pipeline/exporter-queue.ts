@@ -353,29 +353,35 @@ export class SendingQueue implements SpanConsumer {
     }
   }
 
+  /**
+   * One attempt. At `timeout` the exporter's signal aborts; an exporter that honours it settles at once.
+   * Its outcome is still awaited for up to another `timeout`, because an exporter that cannot stop
+   * midway (a file write in progress) may complete the attempt after all: retrying at once would deliver
+   * the batch twice. Only the shutdown deadline stops waiting at once.
+   */
   private async attempt(batch: SpanBatch): Promise<ExportResult> {
     const timeout = AbortSignal.timeout(this.config.timeout);
-    const signal = AbortSignal.any([timeout, this.force.signal]);
     const t0 = performance.now();
-    let result: ExportResult;
-    try {
-      result = await new Promise<ExportResult>((resolve, reject) => {
-        const onAbort = () => resolve({ code: 'retryable', error: new Error(this.force.signal.aborted ? 'shutdown deadline passed' : `export timed out after ${this.config.timeout}ms`) });
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.exporter.export(batch, signal).then(
-          (r) => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(r);
-          },
-          (e: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            reject(e);
-          },
-        );
-      });
-    } catch (e) {
+    const outcome = this.exporter.export(batch, AbortSignal.any([timeout, this.force.signal])).then(
+      (r) => r,
       // An exporter should classify its errors; an unexpected throw is treated as transient.
-      result = { code: 'retryable', error: e instanceof Error ? e : new Error(String(e)) };
+      (e: unknown): ExportResult => ({ code: 'retryable', error: e instanceof Error ? e : new Error(String(e)) }),
+    );
+    const giveUp = AbortSignal.any([AbortSignal.timeout(2 * this.config.timeout), this.force.signal]);
+    let result = await new Promise<ExportResult>((resolve) => {
+      const onGiveUp = () =>
+        resolve({
+          code: 'retryable',
+          error: new Error(this.force.signal.aborted ? 'shutdown deadline passed' : `export timed out after ${this.config.timeout}ms and did not stop when asked`),
+        });
+      giveUp.addEventListener('abort', onGiveUp, { once: true });
+      void outcome.then((r) => {
+        giveUp.removeEventListener('abort', onGiveUp);
+        resolve(r);
+      });
+    });
+    if (result.code === 'retryable' && timeout.aborted && !this.force.signal.aborted) {
+      result = { ...result, error: new Error(`export timed out after ${this.config.timeout}ms`, { cause: result.error }) };
     }
     this.metrics.exportDuration.observe({ exporter: this.id, outcome: result.code }, (performance.now() - t0) / 1000);
     return result;

@@ -186,8 +186,9 @@ service:
     expect(await refused.text()).toMatch(/queue is full/);
     const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
     expect(text).toContain('spanline_receiver_accepted_spans_total{receiver="zipkin",transport="http_v2_json"} 3');
-    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="zipkin",transport="http_v2_json",reason="queue_full"} 3');
-    expect(text).toContain('spanline_exporter_enqueue_failed_spans_total{exporter="always_busy"} 3');
+    // The full queue refuses before the body is read: the request is counted, its spans were never decoded.
+    expect(text).toContain('spanline_receiver_refused_requests_total{receiver="zipkin",transport="http_v2_json",reason="queue_full"} 1');
+    expect(text).not.toContain('spanline_receiver_refused_spans_total{');
   });
 
   it('serves self-metrics and the health check', async () => {
@@ -283,12 +284,20 @@ service:
     expect(rows.slice(1).map((r) => `${r[0]}/${r[1]}`)).toEqual([
       'receiver/zipkin',
       'receiver/otlp',
+      'processor/memory_limiter',
       'processor/batch',
+      'processor/attributes',
+      'processor/filter',
+      'processor/probabilistic_sampler',
+      'processor/redaction',
+      'processor/tail_sampling',
       'exporter/file',
       'exporter/debug',
       'exporter/zipkin',
       'exporter/otlp',
       'exporter/otlphttp',
+      'exporter/elasticsearch',
+      'exporter/mysql',
       'extension/health_check',
     ]);
     const cfg = writeTemp('c.yaml', `plugins: [${resolve('examples/plugins/url-query-scrubber.mjs')}]\n`);

@@ -237,7 +237,8 @@ service:
     expect(status).toEqual({ code: grpcStatus.UNAVAILABLE, message: err!.details, retryDelayMs: 1000 });
     const text = await (await fetch(`http://127.0.0.1:${s.metrics}/metrics`)).text();
     expect(text).toContain('spanline_receiver_accepted_spans_total{receiver="otlp",transport="grpc"} 3');
-    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="otlp",transport="grpc",reason="queue_full"} 3');
+    // A full queue refuses before the request is decoded: the request is counted, its spans never were.
+    expect(text).toContain('spanline_receiver_refused_requests_total{receiver="otlp",transport="grpc",reason="queue_full"} 1');
   });
 
   it('HTTP answers 503 with Retry-After and a Status in the request\'s encoding', async () => {
@@ -251,8 +252,8 @@ service:
     expect([json.status, json.headers.get('retry-after')]).toEqual([503, '1']);
     expect(((await json.json()) as { message: string }).message).toMatch(/queue is full/);
     const text = await (await fetch(`http://127.0.0.1:${s.metrics}/metrics`)).text();
-    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="otlp",transport="http_proto",reason="queue_full"} 3');
-    expect(text).toContain('spanline_receiver_refused_spans_total{receiver="otlp",transport="http_json",reason="queue_full"} 1');
+    expect(text).toContain('spanline_receiver_refused_requests_total{receiver="otlp",transport="http_proto",reason="queue_full"} 1');
+    expect(text).toContain('spanline_receiver_refused_requests_total{receiver="otlp",transport="http_json",reason="queue_full"} 1');
   });
 
   it('the real OTLP exporters see the refusal as a failed export', async () => {
