@@ -30,7 +30,7 @@ import { parseVersion, unsupported, zipkinTemplates, type ServerVersion } from '
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** Only what the classification reads: the answer of a large bulk stays small. */
 const BULK_FILTER = 'filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason';
-/** How long start() waits for the cluster before leaving it to the first export. */
+/** How long the attempt begun by start() may take (exports that join it wait at most this long). */
 const START_TIMEOUT_MS = 10_000;
 
 /** The cluster cannot take Zipkin's layout at all: retrying does not help. */
@@ -58,6 +58,8 @@ export class ZipkinIndexWriter {
   readonly links: DependencyLinks | undefined;
   private readonly autocompleteKeys: ReadonlySet<string>;
   private readonly recentTags: RecentTags;
+  /** Aborted by shutdown: ends the attempt begun by start() if it is still waiting for the cluster. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly cfg: ElasticsearchConfig,
@@ -77,15 +79,18 @@ export class ZipkinIndexWriter {
     }
   }
 
+  /**
+   * Begins detecting the server and installing templates without waiting for them: a cluster that is
+   * down or hangs must neither stop spanline nor hold up its start (the daemon starts exporters before
+   * receivers, so a wait here is time spans are refused). An export meanwhile joins that attempt; after
+   * a failure the next export tries again (and is retryable).
+   */
   async start(): Promise<void> {
     await this.client.start();
-    try {
-      const v = await this.prepare(AbortSignal.timeout(START_TIMEOUT_MS));
-      this.context.logger.info({ endpoints: this.cfg.endpoints, distribution: v.distribution, version: v.number, index: this.cfg.index }, 'writing spans to Elasticsearch/OpenSearch');
-    } catch (e) {
-      // A store that is down must not stop spanline: the first export tries again (and is retryable).
-      this.context.logger.warn({ endpoints: this.cfg.endpoints, err: (e as Error).message }, 'the cluster is not ready; templates will be installed before the first write');
-    }
+    this.prepare(AbortSignal.any([AbortSignal.timeout(START_TIMEOUT_MS), this.stopping.signal])).then(
+      (v) => this.context.logger.info({ endpoints: this.cfg.endpoints, distribution: v.distribution, version: v.number, index: this.cfg.index }, 'writing spans to Elasticsearch/OpenSearch'),
+      (e: unknown) => this.context.logger.warn({ endpoints: this.cfg.endpoints, err: (e as Error).message }, 'the cluster is not ready; templates will be installed before the first write'),
+    );
     this.links?.start();
   }
 
@@ -115,6 +120,7 @@ export class ZipkinIndexWriter {
   }
 
   async shutdown(signal: AbortSignal): Promise<void> {
+    this.stopping.abort();
     try {
       await this.links?.shutdown(signal);
     } finally {
