@@ -15,6 +15,7 @@ import { filterProcessor } from './processors/filter/index.js';
 import { memoryLimiterProcessor } from './processors/memory-limiter/index.js';
 import { probabilisticSamplerProcessor } from './processors/probabilistic-sampler/index.js';
 import { redactionProcessor } from './processors/redaction/index.js';
+import { tailSamplingProcessor } from './processors/tail-sampling/index.js';
 import { otlpReceiver } from './receivers/otlp/index.js';
 import { zipkinReceiver } from './receivers/zipkin/index.js';
 
@@ -27,6 +28,7 @@ export const builtInComponents: readonly ComponentFactory[] = [
   filterProcessor,
   probabilisticSamplerProcessor,
   redactionProcessor,
+  tailSamplingProcessor,
   fileExporter,
   debugExporter,
   zipkinExporter,
