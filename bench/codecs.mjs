@@ -1,24 +1,35 @@
 /**
- * Micro-benchmark of the Zipkin codecs, in process, on one core: decode and encode spans/s for Zipkin
- * v2 JSON, proto3, v1 JSON and Thrift, on ~1000 realistic spans (bench/lib/spans.mjs: HTTP and Kafka
+ * Micro-benchmark of the codecs, in process, on one core: decode and encode spans/s for Zipkin v2 JSON,
+ * proto3, v1 JSON and Thrift, OTLP protobuf decode, and the file exporter's `zipkin_json` lines, on ~1000 realistic spans (bench/lib/spans.mjs: HTTP and Kafka
  * spans, ~6 tags, 1–2 annotations). Each figure is the median of several timed runs after a warm-up:
  * spans per second of wall time, and per second of the process's CPU time (all its threads, V8's GC
  * helpers included), which other processes on a busy machine do not inflate.
  *
- *   npm run build && node bench/codecs.mjs [--spans 1000] [--runs 9] [--min-ms 300]
+ *   npm run build && node bench/codecs.mjs [--spans 1000] [--runs 9] [--min-ms 300] [--baseline DIR] [--only TEXT]
+ *
+ * `--baseline DIR` compares side by side in one run: DIR holds `codecs/` and `model/` of another build
+ * (e.g. `cp -r dist/codecs dist/model /tmp/base/` before a change). Each timed run of a case runs the
+ * baseline and then the current build, so both see the same machine load; the table shows both CPU
+ * figures and the median of the per-run ratios (current / baseline). `--only` keeps the cases whose
+ * name contains TEXT.
  *
  * Payloads: v2 JSON from the span generator; proto3 written by our encoder; v1 JSON written by zipkin-js
  * (its JSON_V1 encoder) from the same spans; Thrift written from that v1 JSON by the test writer. "encode"
  * rows encode the model spans that the v2 JSON decoder produced; "encode (OTLP-shaped)" rows encode the
  * same spans as they come from OTLP (Zipkin fields as attributes, typed values, resource attributes),
- * which exercises the whole OTel → Zipkin mapping.
+ * which exercises the whole OTel → Zipkin mapping. OTLP protobuf is written by our encoder from the
+ * OTLP-shaped spans. "lines" rows do what the file exporter does with a batch (512-span chunks of
+ * newline-terminated spans as bytes); "list to bytes" what the zipkin exporter sends; "(held)" rows keep
+ * the last 16 decoded payloads alive, as batches do in the daemon, so that the GC cost of what a decoder
+ * allocates shows.
  */
 import { parseArgs } from 'node:util';
 import zipkin from 'zipkin';
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { decodeZipkinV2Json, encodeZipkinV2Json } from '../dist/codecs/zipkin-json.js';
 import { decodeZipkinProto3, encodeZipkinProto3 } from '../dist/codecs/zipkin-proto3.js';
-import { decodeZipkinV1Json } from '../dist/codecs/zipkin-v1-json.js';
-import { decodeZipkinThrift } from '../dist/codecs/zipkin-thrift.js';
+import { encodeOtlpProtoRequest } from '../dist/codecs/otlp-proto.js';
 import { zipkinFieldsToAttributes } from '../dist/codecs/zipkin-otlp.js';
 import { Span, newResource } from '../dist/model/span.js';
 import { requestSpans, rng } from './lib/spans.mjs';
@@ -29,6 +40,8 @@ const { values: args } = parseArgs({
     spans: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '9' },
     'min-ms': { type: 'string', default: '300' },
+    baseline: { type: 'string' },
+    only: { type: 'string', default: '' },
   },
 });
 const SPANS = Number(args.spans);
@@ -92,55 +105,147 @@ const otlpShaped = model.map((s) => {
   return o;
 });
 
+const otlpProto = encodeOtlpProtoRequest(otlpShaped);
+
+// ---- the codecs under test: this build, and the baseline's when given
+
+async function loadCodecs(dir) {
+  const load = (path) => import(pathToFileURL(resolve(dir, path)).href);
+  const [json, proto3, v1, thrift, otlp] = await Promise.all([
+    load('codecs/zipkin-json.js'),
+    load('codecs/zipkin-proto3.js'),
+    load('codecs/zipkin-v1-json.js'),
+    load('codecs/zipkin-thrift.js'),
+    load('codecs/otlp-proto.js'),
+  ]);
+  return { ...json, ...proto3, ...v1, ...thrift, ...otlp };
+}
+
+/** Spans per chunk of the file exporter (src/exporters/file). */
+const CHUNK_SPANS = 512;
+
+/**
+ * What the file exporter does with a batch in `zipkin_json` format: newline-terminated spans as bytes,
+ * in chunks. Builds with `writeZipkinV2Lines` encode straight into bytes; older ones joined strings and
+ * converted them with Buffer.from, which is measured for them.
+ */
+function fileLines(c, spans) {
+  if (c.writeZipkinV2Lines !== undefined) {
+    let n = 0;
+    for (let from = 0; from < spans.length; from += CHUNK_SPANS) n += c.writeZipkinV2Lines(spans, from, Math.min(spans.length, from + CHUNK_SPANS)).length;
+    return n;
+  }
+  let n = 0;
+  for (let from = 0; from < spans.length; from += CHUNK_SPANS) {
+    const to = Math.min(spans.length, from + CHUNK_SPANS);
+    let text = '';
+    for (let i = from; i < to; i++) text += c.encodeZipkinV2Span(spans[i]) + '\n';
+    n += Buffer.from(text, 'utf8').length;
+  }
+  return n;
+}
+
+/** What the zipkin exporter sends: the JSON list as bytes. */
+function listBytes(c, spans) {
+  return c.encodeZipkinV2JsonBytes !== undefined ? c.encodeZipkinV2JsonBytes(spans).length : Buffer.from(c.encodeZipkinV2Json(spans)).length;
+}
+
+/**
+ * Decoded spans stay alive until their batch is exported (8192 spans or 200 ms in the daemon), so they
+ * survive scavenges and the GC copies them. Rows "(held)" keep the last HELD_PAYLOADS results alive.
+ */
+const HELD_PAYLOADS = 16;
+const held = new Map();
+function hold(c, spans) {
+  let ring = held.get(c);
+  if (ring === undefined) held.set(c, (ring = { k: 0, items: new Array(HELD_PAYLOADS) }));
+  ring.items[ring.k++ % HELD_PAYLOADS] = spans;
+  return spans.length;
+}
+
+const CASES = [
+  ['zipkin v2 JSON', 'decode (held)', v2Json, (c) => hold(c, c.decodeZipkinV2Json(v2Json))],
+  ['zipkin v2 JSON', 'decode', v2Json, (c) => c.decodeZipkinV2Json(v2Json).length],
+  ['zipkin v2 JSON', 'encode', null, (c) => (c.encodeZipkinV2Json(model), model.length)],
+  ['zipkin v2 JSON', 'encode (OTLP-shaped)', null, (c) => (c.encodeZipkinV2Json(otlpShaped), otlpShaped.length)],
+  ['zipkin v2 JSON', 'list to bytes', null, (c) => listBytes(c, model) && model.length],
+  ['file zipkin_json', 'lines to bytes', null, (c) => fileLines(c, model) && model.length],
+  ['file zipkin_json', 'lines (OTLP-shaped)', null, (c) => fileLines(c, otlpShaped) && otlpShaped.length],
+  ['zipkin proto3', 'decode', proto3, (c) => c.decodeZipkinProto3(proto3).length],
+  ['zipkin proto3', 'decode (held)', proto3, (c) => hold(c, c.decodeZipkinProto3(proto3))],
+  ['zipkin proto3', 'encode', null, (c) => c.encodeZipkinProto3(model).length && model.length],
+  ['zipkin proto3', 'encode (OTLP-shaped)', null, (c) => c.encodeZipkinProto3(otlpShaped).length && otlpShaped.length],
+  ['OTLP protobuf', 'decode', otlpProto, (c) => c.decodeOtlpProtoRequest(otlpProto).length],
+  ['OTLP protobuf', 'decode (held)', otlpProto, (c) => hold(c, c.decodeOtlpProtoRequest(otlpProto))],
+  ['zipkin v1 JSON', 'decode', v1Json, (c) => c.decodeZipkinV1Json(v1Json).length],
+  ['zipkin v1 Thrift', 'decode', thrift, (c) => c.decodeZipkinThrift(thrift).length],
+];
+
 // ---- timing
 
-function measure(fn) {
-  // Repeat the whole payload until a run lasts MIN_MS; report the median run.
+/** Repetitions of `fn` that take about MIN_MS. */
+function calibrate(fn) {
   let reps = 1;
   for (;;) {
     const t = process.hrtime.bigint();
     for (let k = 0; k < reps; k++) fn();
-    if (Number(process.hrtime.bigint() - t) / 1e6 >= MIN_MS / 4) break;
+    if (Number(process.hrtime.bigint() - t) / 1e6 >= MIN_MS / 4) return reps * 4;
     reps *= 2;
   }
-  reps *= 4;
-  const wall = [];
-  const cpu = [];
-  let spans = 0;
-  for (let run = 0; run < RUNS; run++) {
-    const c = process.cpuUsage();
-    const t = process.hrtime.bigint();
-    let n = 0;
-    for (let k = 0; k < reps; k++) n += fn();
-    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-    const used = process.cpuUsage(c);
-    wall.push(n / seconds);
-    // All threads of the process: V8's GC helpers count too, other processes do not.
-    cpu.push(n / ((used.user + used.system) / 1e6));
-    spans = n / reps;
-  }
-  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return { wall: median(wall), min: wall[0], max: wall[wall.length - 1], cpu: median(cpu), spans };
 }
 
-const cases = [
-  ['zipkin v2 JSON', 'decode', v2Json, () => decodeZipkinV2Json(v2Json).length],
-  ['zipkin v2 JSON', 'encode', null, () => (encodeZipkinV2Json(model), model.length)],
-  ['zipkin v2 JSON', 'encode (OTLP-shaped)', null, () => (encodeZipkinV2Json(otlpShaped), otlpShaped.length)],
-  ['zipkin proto3', 'decode', proto3, () => decodeZipkinProto3(proto3).length],
-  ['zipkin proto3', 'encode', null, () => encodeZipkinProto3(model).length && model.length],
-  ['zipkin proto3', 'encode (OTLP-shaped)', null, () => encodeZipkinProto3(otlpShaped).length && otlpShaped.length],
-  ['zipkin v1 JSON', 'decode', v1Json, () => decodeZipkinV1Json(v1Json).length],
-  ['zipkin v1 Thrift', 'decode', thrift, () => decodeZipkinThrift(thrift).length],
-];
+/** One timed run: spans per second of wall time and of the process's CPU time. */
+function timedRun(fn, reps) {
+  const c = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  let n = 0;
+  for (let k = 0; k < reps; k++) n += fn();
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const used = process.cpuUsage(c);
+  // All threads of the process: V8's GC helpers count too, other processes do not.
+  return { wall: n / seconds, cpu: n / ((used.user + used.system) / 1e6), spans: n / reps };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** RUNS timed runs of each of `fns`, interleaved run by run; per fn the medians, per run the CPU ratios. */
+function measure(fns) {
+  const reps = fns.map(calibrate);
+  const runs = fns.map(() => []);
+  for (let run = 0; run < RUNS; run++) fns.forEach((fn, k) => runs[k].push(timedRun(fn, reps[k])));
+  const stats = runs.map((rs) => ({
+    wall: median(rs.map((r) => r.wall)),
+    min: Math.min(...rs.map((r) => r.wall)),
+    max: Math.max(...rs.map((r) => r.wall)),
+    cpu: median(rs.map((r) => r.cpu)),
+    spans: rs[0].spans,
+  }));
+  const ratio = fns.length === 2 ? median(runs[1].map((r, k) => r.cpu / runs[0][k].cpu)) : undefined;
+  return { stats, ratio };
+}
+
+const current = await loadCodecs(new URL('../dist/', import.meta.url).pathname);
+const baseline = args.baseline === undefined ? undefined : await loadCodecs(args.baseline);
 
 console.log(`node ${process.version}, ${SPANS} spans per payload, median of ${RUNS} runs`);
-console.log('spans/s: per second of wall time on the main thread (min – max), and per second of CPU time of the process\n');
-console.log('codec              op                       spans/s  (min – max)                 per CPU-s  bytes/span');
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-for (const [codec, op, payload, fn] of cases) {
-  for (let k = 0; k < 3; k++) fn(); // warm up
-  const r = measure(fn);
-  const perSpan = payload ? (payload.length / r.spans).toFixed(0) : '';
-  console.log(`${codec.padEnd(18)} ${op.padEnd(22)} ${fmt(r.wall).padStart(9)}  ${`(${fmt(r.min)} – ${fmt(r.max)})`.padEnd(26)} ${fmt(r.cpu).padStart(9)}  ${perSpan.padStart(10)}`);
+if (baseline === undefined) {
+  console.log('spans/s: per second of wall time on the main thread (min – max), and per second of CPU time of the process\n');
+  console.log('codec              op                       spans/s  (min – max)                 per CPU-s  bytes/span');
+} else {
+  console.log(`baseline: ${args.baseline}; spans per CPU-second, median; ratio = median over runs of current / baseline\n`);
+  console.log('codec              op                     baseline/CPU-s  current/CPU-s   ratio  bytes/span');
+}
+for (const [codec, op, payload, run] of CASES) {
+  if (!`${codec} ${op}`.includes(args.only)) continue;
+  const fns = (baseline === undefined ? [current] : [baseline, current]).map((c) => () => run(c));
+  for (const fn of fns) for (let k = 0; k < 3; k++) fn(); // warm up
+  const { stats, ratio } = measure(fns);
+  const perSpan = payload ? (payload.length / stats[0].spans).toFixed(0) : '';
+  if (baseline === undefined) {
+    const r = stats[0];
+    console.log(`${codec.padEnd(18)} ${op.padEnd(22)} ${fmt(r.wall).padStart(9)}  ${`(${fmt(r.min)} – ${fmt(r.max)})`.padEnd(26)} ${fmt(r.cpu).padStart(9)}  ${perSpan.padStart(10)}`);
+  } else {
+    console.log(`${codec.padEnd(18)} ${op.padEnd(22)} ${fmt(stats[0].cpu).padStart(14)} ${fmt(stats[1].cpu).padStart(14)}  ${ratio.toFixed(2).padStart(6)}  ${perSpan.padStart(10)}`);
+  }
 }

@@ -32,9 +32,143 @@ function escapeLineSeparator(c: string): string {
  * characters (short forms for \b \t \n \f \r), plus U+2028 and U+2029.
  */
 export function quoteJson(s: string): string {
+  // A RegExp test: measured faster here than a charCodeAt loop (V8 compiles it to native code).
   if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   const q = JSON.stringify(s);
   return q.indexOf('\u2028') < 0 && q.indexOf('\u2029') < 0 ? q : q.replace(LINE_SEPARATORS, escapeLineSeparator);
+}
+
+/**
+ * A growing byte buffer that JSON is written into as UTF-8, so that encoders produce bytes without
+ * building strings first (and without the flatten and UTF-8 pass of `Buffer.from` on a joined string). Strings are written byte by byte while they are ASCII and need no
+ * escape (ids, names, tags: nearly all of them); any other string is written as the UTF-8 of
+ * {@link quoteJson} (or of itself, for {@link text}), so the bytes are always exactly those of
+ * `Buffer.from(<the same JSON as a string>, 'utf8')`.
+ *
+ * Not re-entrant: one encoder fills it synchronously and then {@link take}s the bytes, which from then
+ * on belong to the caller (they may wait for an asynchronous write); the writer goes on in a new buffer
+ * sized like the last output, so a stream of similar chunks costs one allocation each and no copy. The
+ * caller bounds what is written between two takes (e.g. by encoding a batch in chunks).
+ */
+export class JsonBytes {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(private readonly initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /**
+   * The bytes written since the last take, exactly sized; the writer starts again empty, in a new
+   * buffer sized for as much again (so the bytes taken are never overwritten, and never copied).
+   */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, this.pos + (this.pos >> 3)));
+    this.pos = 0;
+    return out;
+  }
+
+  /** Forgets what was written (after an encoder failed half-way). */
+  reset(): void {
+    this.pos = 0;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+      this.buf.copy(next, 0, 0, this.pos);
+      this.buf = next;
+    }
+  }
+
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.pos++] = c;
+  }
+
+  /** Text written as it is (not quoted, not escaped), as UTF-8. For literals and ids. */
+  text(s: string): void {
+    const n = s.length;
+    this.room(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let k = 0; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c >= 0x80) {
+        this.pos = pos;
+        this.utf8(k === 0 ? s : s.slice(k));
+        return;
+      }
+      buf[pos++] = c;
+    }
+    this.pos = pos;
+  }
+
+  /** `s` as a JSON string literal, escaped as {@link quoteJson} escapes it. */
+  string(s: string): void {
+    const n = s.length;
+    this.room(n + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    let pos = start;
+    buf[pos++] = 0x22;
+    for (let k = 0; k < n; k++) {
+      const c = s.charCodeAt(k);
+      if (c < 0x20 || c >= 0x80 || c === 0x22 || c === 0x5c) {
+        // Escapes and non-ASCII: the general path, from the start of the literal.
+        this.pos = start;
+        this.utf8(quoteJson(s));
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 0x22;
+    this.pos = pos;
+  }
+
+  /** A non-negative safe integer in decimal. */
+  uint(v: number): void {
+    if (v < 10) {
+      this.byte(0x30 + v);
+      return;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    this.room(digits);
+    const buf = this.buf;
+    let pos = this.pos + digits;
+    this.pos = pos;
+    while (v >= 10) {
+      const q = Math.floor(v / 10);
+      buf[--pos] = 0x30 + (v - q * 10);
+      v = q;
+    }
+    buf[--pos] = 0x30 + v;
+  }
+
+  /** A number as `String(v)` writes it. */
+  number(v: number): void {
+    if (Number.isSafeInteger(v) && v >= 0) this.uint(v);
+    else this.text(String(v));
+  }
+
+  /** An integer in decimal, as `String(v)` writes it. */
+  bigint(v: bigint): void {
+    // Exact up to 2^53 - 1; anything larger converts to 2^53 or more (rounding is monotonic).
+    const n = Number(v);
+    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) this.uint(n);
+    else this.text(v.toString());
+  }
+
+  private utf8(s: string): void {
+    this.room(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
 }
 
 const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;

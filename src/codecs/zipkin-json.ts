@@ -12,6 +12,7 @@
  */
 import { SpanKind, type Attributes, type Endpoint, type Span, type SpanEvent } from '../model/span.js';
 import {
+  JsonBytes,
   JsonNumberText,
   NEEDS_NUMBER_TEXT,
   jsonTokenName,
@@ -299,9 +300,17 @@ function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
 function decodeTags(v: unknown, i: number, f: ZipkinSpanFields): void {
   if (!isObject(v)) throw fail(i, '.tags', `Expected BEGIN_OBJECT but was ${jsonTokenName(v)}`);
   const keys = Object.keys(v);
-  if (!isSorted(keys)) keys.sort();
-  const attributes: Attributes = {};
   let groups = 0;
+  if (isSorted(keys) && allStrings(v, keys)) {
+    // The common shape: the parsed object already is the attributes, in key order (an object built
+    // from these keys would enumerate them the same way), and nothing else refers to it.
+    for (let k = 0; k < keys.length; k++) groups |= zipkinTagGroup(keys[k]);
+    f.attributes = v as Attributes;
+    f.tagGroups = groups;
+    return;
+  }
+  keys.sort();
+  const attributes: Attributes = {};
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k];
     groups |= zipkinTagGroup(key);
@@ -317,6 +326,11 @@ function decodeTags(v: unknown, i: number, f: ZipkinSpanFields): void {
   }
   f.attributes = attributes;
   f.tagGroups = groups;
+}
+
+function allStrings(v: JsonObject, keys: string[]): boolean {
+  for (let k = 0; k < keys.length; k++) if (typeof v[keys[k]] !== 'string') return false;
+  return true;
 }
 
 // ---- encoding
@@ -375,6 +389,143 @@ export function encodeZipkinV2Json(spans: Span[]): string {
   let out = '[' + encodeZipkinV2Span(spans[0]);
   for (let k = 1; k < spans.length; k++) out += ',' + encodeZipkinV2Span(spans[k]);
   return out + ']';
+}
+
+/**
+ * Spans `from` to `to` (exclusive) of `spans` as newline-terminated {@link encodeZipkinV2Span} lines,
+ * as UTF-8 bytes: the same bytes as `Buffer.from(lines, 'utf8')`, written straight into a buffer
+ * (JsonBytes: no strings joined, no second pass to encode them). The caller bounds `to - from`, which
+ * bounds the buffer.
+ */
+export function writeZipkinV2Lines(spans: readonly Span[], from: number, to: number): Buffer {
+  const w = LINES;
+  try {
+    for (let i = from; i < to; i++) {
+      writeZipkinV2Span(w, spans[i]);
+      w.byte(0x0a);
+    }
+  } catch (e) {
+    w.reset();
+    throw e;
+  }
+  return w.take();
+}
+
+/** {@link encodeZipkinV2Json} as UTF-8 bytes, written straight into a buffer (see writeZipkinV2Lines). */
+export function encodeZipkinV2JsonBytes(spans: readonly Span[]): Buffer {
+  const w = LINES;
+  try {
+    w.byte(0x5b);
+    for (let i = 0; i < spans.length; i++) {
+      if (i > 0) w.byte(0x2c);
+      writeZipkinV2Span(w, spans[i]);
+    }
+    w.byte(0x5d);
+  } catch (e) {
+    w.reset();
+    throw e;
+  }
+  return w.take();
+}
+
+const LINES = new JsonBytes();
+
+/** {@link encodeZipkinV2Span} written into `w`: keep the two in step (test/codecs/json-bytes.test.ts). */
+export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
+  const v = VIEW.fill(span);
+  w.text('{"traceId":"');
+  w.text(v.traceId);
+  if (v.parentId !== '') {
+    w.text('","parentId":"');
+    w.text(v.parentId);
+  }
+  w.text('","id":"');
+  w.text(v.id);
+  w.byte(0x22);
+  if (v.kind !== 0) {
+    w.text(',"kind":"');
+    w.text(ZIPKIN_KIND_NAMES[v.kind]);
+    w.byte(0x22);
+  }
+  if (v.name !== '') {
+    w.text(',"name":');
+    w.string(v.name);
+  }
+  if (v.timestamp !== 0n) {
+    w.text(',"timestamp":');
+    w.bigint(v.timestamp);
+  }
+  if (v.duration !== 0n) {
+    w.text(',"duration":');
+    w.bigint(v.duration);
+  }
+
+  if (v.hasLocalEndpoint) {
+    w.text(',"localEndpoint":');
+    writeEndpoint(w, v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
+  }
+  if (v.hasRemoteEndpoint) {
+    w.text(',"remoteEndpoint":');
+    writeEndpoint(w, v.remoteServiceName, v.remoteIpv4, v.remoteIpv6, v.remotePort);
+  }
+
+  const annotations = v.annotationCount;
+  if (annotations > 0) {
+    const timestamps = v.annotationTimestamps;
+    const values = v.annotationValues;
+    w.text(',"annotations":[');
+    for (let k = 0; k < annotations; k++) {
+      w.text(k > 0 ? ',{"timestamp":' : '{"timestamp":');
+      w.bigint(timestamps[k]);
+      w.text(',"value":');
+      w.string(values[k]);
+      w.byte(0x7d);
+    }
+    w.byte(0x5d);
+  }
+
+  const tags = v.tagCount;
+  if (tags > 0) {
+    const keys = v.tagKeys;
+    const values = v.tagValues;
+    w.text(',"tags":{');
+    for (let k = 0; k < tags; k++) {
+      if (k > 0) w.byte(0x2c);
+      w.string(keys[k]);
+      w.byte(0x3a);
+      w.string(values[k]);
+    }
+    w.byte(0x7d);
+  }
+
+  if (v.debug) w.text(',"debug":true');
+  if (v.shared) w.text(',"shared":true');
+  w.byte(0x7d);
+}
+
+function writeEndpoint(w: JsonBytes, serviceName: string, ipv4: string, ipv6: string, port: number): void {
+  let sep = false;
+  w.byte(0x7b);
+  if (serviceName !== '') {
+    w.text('"serviceName":');
+    w.string(serviceName);
+    sep = true;
+  }
+  if (ipv4 !== '') {
+    w.text(sep ? ',"ipv4":' : '"ipv4":');
+    w.string(ipv4);
+    sep = true;
+  }
+  if (ipv6 !== '') {
+    w.text(sep ? ',"ipv6":' : '"ipv6":');
+    w.string(ipv6);
+    sep = true;
+  }
+  if (port !== 0) {
+    w.text(sep ? ',"port":' : '"port":');
+    w.number(port);
+  }
+  w.byte(0x7d);
 }
 
 function endpointJson(serviceName: string, ipv4: string, ipv6: string, port: number): string {

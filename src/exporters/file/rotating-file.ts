@@ -24,23 +24,30 @@ export class RotatingFile {
     this.size = (await stat(this.path)).size;
   }
 
-  /** Appends `data` (one write, never split across files); resolves once the OS has it. Serialized. */
-  write(data: string | Buffer): Promise<void> {
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    const run = this.tail.then(() => this.append(buf));
+  /**
+   * Appends `data` (one write, never split across files; chunks are written in order as one piece);
+   * resolves once the OS has it. Serialized.
+   */
+  write(data: string | Buffer | readonly Buffer[]): Promise<void> {
+    const bufs = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Buffer.isBuffer(data) ? [data] : data;
+    const run = this.tail.then(() => this.append(bufs));
     this.tail = run.catch(() => undefined);
     return run;
   }
 
-  private async append(buf: Buffer): Promise<void> {
+  private async append(bufs: readonly Buffer[]): Promise<void> {
     if (!this.handle) throw new Error(`${this.path} is not open`);
-    if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) await this.rotate();
-    let off = 0;
-    while (off < buf.length) {
-      const { bytesWritten } = await this.handle.write(buf, off, buf.length - off);
-      off += bytesWritten;
+    let total = 0;
+    for (const b of bufs) total += b.length;
+    if (this.maxBytes > 0 && this.size > 0 && this.size + total > this.maxBytes) await this.rotate();
+    let pending = bufs;
+    let left = total;
+    while (left > 0) {
+      const { bytesWritten } = await this.handle.writev(pending);
+      left -= bytesWritten;
+      if (left > 0) pending = afterBytes(pending, bytesWritten);
     }
-    this.size += buf.length;
+    this.size += total;
   }
 
   private async rotate(): Promise<void> {
@@ -66,6 +73,15 @@ export class RotatingFile {
       await h.close();
     }
   }
+}
+
+/** What is left of `bufs` after its first `n` bytes (a short write). */
+function afterBytes(bufs: readonly Buffer[], n: number): Buffer[] {
+  let k = 0;
+  while (k < bufs.length && n >= bufs[k].length) n -= bufs[k++].length;
+  const rest = bufs.slice(k);
+  if (n > 0) rest[0] = rest[0].subarray(n);
+  return rest;
 }
 
 function ignoreMissing(e: NodeJS.ErrnoException): void {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeOtlpJsonRequest } from '../../../src/codecs/otlp-json.js';
-import { decodeZipkinV2Json } from '../../../src/codecs/zipkin-json.js';
+import { decodeZipkinV2Json, encodeZipkinV2Span } from '../../../src/codecs/zipkin-json.js';
 import { fileExporter } from '../../../src/exporters/file/index.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { SelfMetrics } from '../../../src/telemetry/metrics.js';
@@ -29,6 +29,23 @@ describe('file exporter', () => {
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(3);
     expect(lines.map((l) => decodeZipkinV2Json(`[${l}]`)[0].spanId)).toEqual(batch.map((s) => s.spanId));
+  });
+
+  it('writes batches of several chunks byte for byte, also when exports run concurrently', async () => {
+    const path = join(tempDir(), 'chunks.jsonl');
+    const exp = create({ path, rotation: { max_megabytes: 0 } });
+    await exp.start!();
+    // 1300 and 700 spans: several 512-span chunks each, encoded with yields in between, so the two
+    // exports interleave their encoding; each batch must still land whole and unmixed.
+    const a = spans(...Array.from({ length: 1300 }, (_, j) => `a-${j} "é\u2028💩`));
+    const b = spans(...Array.from({ length: 700 }, (_, j) => `b-${j}`));
+    const results = await Promise.all([exp.export(a, never), exp.export(b, never)]);
+    expect(results).toEqual([{ code: 'success' }, { code: 'success' }]);
+    await exp.shutdown!(never);
+    const lines = (batch: typeof a) => batch.map((s) => encodeZipkinV2Span(s) + '\n').join('');
+    const got = readFileSync(path);
+    const want = [Buffer.from(lines(a) + lines(b)), Buffer.from(lines(b) + lines(a))];
+    expect(want.some((w) => w.equals(got))).toBe(true);
   });
 
   it('writes one OTLP/JSON ExportTraceServiceRequest per batch with format otlp_json', async () => {
