@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
 import { s, type Path } from '../../config/schema.js';
-import { encodeZipkinV2Json } from '../../codecs/zipkin-json.js';
+import { encodeZipkinV2JsonBytes } from '../../codecs/zipkin-json.js';
 import { encodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
 import { newResource, serviceNameOf, SERVICE_NAME, type Resource, type Span, type SpanBatch } from '../../model/span.js';
 import { HttpPostClient, parseRetryAfter, type HttpAnswer } from '../../transport/http-client.js';
@@ -38,7 +38,7 @@ const config = s.object({
 });
 
 const FORMATS = {
-  json: { contentType: 'application/json', encode: (spans: Span[]) => Buffer.from(encodeZipkinV2Json(spans)) },
+  json: { contentType: 'application/json', encode: (spans: Span[]) => encodeZipkinV2JsonBytes(spans) },
   proto: { contentType: 'application/x-protobuf', encode: encodeZipkinProto3 },
 } as const;
 
