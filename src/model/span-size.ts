@@ -15,12 +15,13 @@ const ENTRY_OVERHEAD = 64;
 const STRING_OVERHEAD = 16;
 
 export function estimateSpanBytes(s: Span): number {
-  let n = SPAN_OVERHEAD + s.name.length + attributesBytes(s.attributes);
+  // Status messages (exception text) and trace states are free-form and may be long, like the name.
+  let n = SPAN_OVERHEAD + s.name.length + s.traceState.length + s.status.message.length + attributesBytes(s.attributes);
   for (let i = 0; i < s.events.length; i++) {
     const e = s.events[i];
     n += EVENT_OVERHEAD + e.name.length + attributesBytes(e.attributes);
   }
-  for (let i = 0; i < s.links.length; i++) n += LINK_OVERHEAD + attributesBytes(s.links[i].attributes);
+  for (let i = 0; i < s.links.length; i++) n += LINK_OVERHEAD + s.links[i].traceState.length + attributesBytes(s.links[i].attributes);
   return n;
 }
 

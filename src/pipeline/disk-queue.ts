@@ -16,7 +16,7 @@
  * writing it, so it was never acknowledged to a sender) is cut off; records not in the ack file are
  * pending again, in their original order.
  */
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, read, readdirSync, readFileSync, unlinkSync, writev, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, read, readdirSync, readFileSync, truncateSync, unlinkSync, writev, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
@@ -48,6 +48,13 @@ class Segment {
   ) {}
 }
 
+interface Append {
+  readonly payload: Buffer;
+  readonly spans: number;
+  readonly resolve: (r: RecordRef) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 export interface DiskQueueOptions {
   /** A segment is closed for writing once it reaches this size. */
   readonly segmentBytes: number;
@@ -65,7 +72,7 @@ export class DiskQueue {
   private nextBase = 0;
   /** Bytes of unacknowledged records on disk. */
   private live = 0;
-  private queued: { payload: Buffer; spans: number; resolve: (r: RecordRef) => void; reject: (e: unknown) => void }[] = [];
+  private queued: Append[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
 
@@ -89,7 +96,15 @@ export class DiskQueue {
       const path = join(dir, `${base}.seg`);
       const fd = openSync(path, 'r+');
       const seg = new Segment(base, path, fd);
-      const data = readFileSync(path);
+      let data: Buffer;
+      try {
+        data = readFileSync(path);
+      } catch (e) {
+        // The daemon does not start; the files opened so far must not stay open in a process that retries.
+        closeSync(fd);
+        for (const open of q.segments) closeSync(open.fd);
+        throw e;
+      }
       const acked = readAcks(join(dir, `${base}.ack`));
       let pos = 0;
       while (pos + HEADER <= data.length) {
@@ -141,47 +156,80 @@ export class DiskQueue {
     while (this.queued.length > 0) {
       const group = this.queued;
       this.queued = [];
-      try {
-        const refs = await this.writeGroup(group);
-        for (let i = 0; i < group.length; i++) group[i].resolve(refs[i]);
-      } catch (e) {
-        for (const g of group) {
-          this.live -= HEADER + g.payload.length;
-          g.reject(e);
-        }
-      }
+      await this.writeGroup(group);
     }
     this.flushing = undefined;
   }
 
-  private async writeGroup(group: { payload: Buffer; spans: number }[]): Promise<RecordRef[]> {
-    const refs: RecordRef[] = [];
-    const buffers: Buffer[] = [];
-    let seg = this.segmentForWrite();
-    const flush = async () => {
-      if (buffers.length === 0) return;
-      await writevAsync(seg.fd, buffers);
-      await fdatasyncAsync(seg.fd);
-      buffers.length = 0;
-    };
-    for (const g of group) {
-      if (seg.size > 0 && seg.size + HEADER + g.payload.length > this.options.segmentBytes) {
-        await flush();
-        seg.sealed = true;
-        if (seg.pending === 0) this.remove(seg);
+  /**
+   * Writes a group, one run of records per segment, and settles each append: resolved once its run is
+   * synced, rejected when its run or an earlier one failed. A segment's size and pending count change
+   * only for runs that are on disk, so that offsets handed out always match the file.
+   */
+  private async writeGroup(group: Append[]): Promise<void> {
+    let i = 0;
+    while (i < group.length) {
+      let seg: Segment;
+      try {
         seg = this.segmentForWrite();
+      } catch (e) {
+        this.reject(group.slice(i), e);
+        return;
       }
-      const header = Buffer.allocUnsafe(HEADER);
-      header.writeUInt32LE(g.payload.length, 0);
-      header.writeUInt32LE(crc32(g.payload), 4);
-      header.writeUInt32LE(g.spans, 8);
-      buffers.push(header, g.payload);
-      refs.push({ segment: seg, offset: seg.size, length: g.payload.length, spans: g.spans });
-      seg.size += HEADER + g.payload.length;
-      seg.pending++;
+      const start = seg.size;
+      const buffers: Buffer[] = [];
+      const refs: RecordRef[] = [];
+      let end = start;
+      let j = i;
+      for (; j < group.length; j++) {
+        const { payload, spans } = group[j];
+        if (end > 0 && end + HEADER + payload.length > this.options.segmentBytes) break;
+        const header = Buffer.allocUnsafe(HEADER);
+        header.writeUInt32LE(payload.length, 0);
+        header.writeUInt32LE(crc32(payload), 4);
+        header.writeUInt32LE(spans, 8);
+        buffers.push(header, payload);
+        refs.push({ segment: seg, offset: end, length: payload.length, spans });
+        end += HEADER + payload.length;
+      }
+      try {
+        // A regular file may take part of a write (disk full) without an error: that is a failure too.
+        const { bytesWritten } = await writevAsync(seg.fd, buffers);
+        if (bytesWritten !== end - start) throw new Error(`persistent queue: short write to ${seg.path} (${bytesWritten} of ${end - start} bytes)`);
+        await fdatasyncAsync(seg.fd);
+      } catch (e) {
+        // The file may now hold part of the run. Cut it back where possible, and write nothing more to
+        // it: the next run starts a new segment, and a tail that could not be cut is a torn record that
+        // the next start cuts off. These appends were never acknowledged, so nothing is lost.
+        try {
+          ftruncateSync(seg.fd, start);
+        } catch {
+          // left for recovery, as above
+        }
+        this.seal(seg);
+        this.reject(group.slice(i), e);
+        return;
+      }
+      seg.size = end;
+      seg.pending += refs.length;
+      for (let k = 0; k < refs.length; k++) group[i + k].resolve(refs[k]);
+      if (j < group.length) this.seal(seg);
+      i = j;
     }
-    await flush();
-    return refs;
+  }
+
+  private reject(appends: Append[], e: unknown): void {
+    for (const a of appends) {
+      this.live -= HEADER + a.payload.length;
+      a.reject(e);
+    }
+  }
+
+  /** Closes a segment for writing; it is deleted at once if nothing in it awaits delivery. */
+  private seal(seg: Segment): void {
+    seg.sealed = true;
+    if (this.writing === seg) this.writing = undefined;
+    if (seg.pending === 0) this.remove(seg);
   }
 
   private segmentForWrite(): Segment {
@@ -189,12 +237,17 @@ export class DiskQueue {
     const base = String(this.nextBase++).padStart(20, '0');
     const path = join(this.dir, `${base}.seg`);
     const fd = openSync(path, 'a+');
-    // The new file's directory entry must survive a crash too.
-    const dirFd = openSync(this.dir, 'r');
     try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
+      // The new file's directory entry must survive a crash too.
+      const dirFd = openSync(this.dir, 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    } catch (e) {
+      closeSync(fd);
+      throw e;
     }
     const seg = new Segment(base, path, fd);
     this.segments.push(seg);
@@ -202,36 +255,51 @@ export class DiskQueue {
     return seg;
   }
 
-  /** Reads a record's payload back. */
+  /** Reads a record's payload back; throws if the bytes on disk are not the record that was written. */
   async read(ref: RecordRef): Promise<Buffer> {
-    const buf = Buffer.allocUnsafe(ref.length);
-    const { bytesRead } = await readAsync(ref.segment.fd, buf, 0, ref.length, ref.offset + HEADER);
-    if (bytesRead !== ref.length) throw new Error(`persistent queue: short read in ${ref.segment.path} at ${ref.offset}`);
-    return buf;
+    const buf = Buffer.allocUnsafe(HEADER + ref.length);
+    const { bytesRead } = await readAsync(ref.segment.fd, buf, 0, buf.length, ref.offset);
+    const payload = buf.subarray(HEADER);
+    if (bytesRead !== buf.length || buf.readUInt32LE(0) !== ref.length || buf.readUInt32LE(4) !== crc32(payload)) {
+      throw new Error(`persistent queue: damaged record in ${ref.segment.path} at ${ref.offset}`);
+    }
+    return payload;
   }
 
   /** Marks a record delivered (or given up on); it will not be delivered again after a restart. */
   ack(ref: RecordRef): void {
+    // After close the descriptors are gone (their numbers may belong to other files by now); the record
+    // simply stays pending for the next start.
+    if (this.closed) return;
     const seg = ref.segment;
     this.live -= HEADER + ref.length;
     seg.pending--;
-    if (seg.pending === 0 && seg.sealed) {
-      this.remove(seg);
-      return;
-    }
+    // Listed even when the segment is deleted next: if the deletion fails, the list is what keeps
+    // this record from being delivered again.
     if (seg.ackFd < 0) seg.ackFd = openSync(join(this.dir, `${seg.base}.ack`), 'a');
     const b = Buffer.allocUnsafe(4);
     b.writeUInt32LE(ref.offset, 0);
     writeSync(seg.ackFd, b);
+    if (seg.pending === 0 && seg.sealed) this.remove(seg);
   }
 
+  /**
+   * Deletes a segment none of whose records await delivery. Never throws: it runs inside writes and
+   * acknowledgements, which must go on.
+   */
   private remove(seg: Segment): void {
     const i = this.segments.indexOf(seg);
     if (i >= 0) this.segments.splice(i, 1);
     if (this.writing === seg) this.writing = undefined;
     closeSync(seg.fd);
     if (seg.ackFd >= 0) closeSync(seg.ackFd);
-    unlinkSync(seg.path);
+    try {
+      unlinkSync(seg.path);
+    } catch {
+      // It stays with its ack file, which lists every record: the next start finds nothing pending in
+      // it and deletes it then.
+      return;
+    }
     try {
       unlinkSync(join(this.dir, `${seg.base}.ack`));
     } catch {
@@ -241,8 +309,8 @@ export class DiskQueue {
 
   /** Waits for writes in progress, then closes files. What is not acknowledged stays for the next start. */
   async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
     this.closed = true;
+    while (this.flushing) await this.flushing;
     for (const seg of this.segments) {
       closeSync(seg.fd);
       if (seg.ackFd >= 0) closeSync(seg.ackFd);
@@ -251,6 +319,10 @@ export class DiskQueue {
   }
 }
 
+/**
+ * The offsets listed in an ack file. An entry torn by a crash is cut off, so that the entries appended
+ * after this start stay aligned (misread, they would acknowledge records that were never delivered).
+ */
 function readAcks(path: string): Set<number> {
   const out = new Set<number>();
   let data: Buffer;
@@ -259,6 +331,8 @@ function readAcks(path: string): Set<number> {
   } catch {
     return out;
   }
-  for (let i = 0; i + 4 <= data.length; i += 4) out.add(data.readUInt32LE(i));
+  const whole = data.length - (data.length % 4);
+  if (whole < data.length) truncateSync(path, whole);
+  for (let i = 0; i < whole; i += 4) out.add(data.readUInt32LE(i));
   return out;
 }

@@ -108,6 +108,8 @@ export class SendingQueue implements SpanConsumer {
   private lock: StorageLock | undefined;
   /** Spans read back from disk that could not be decoded. */
   private readonly unreadable: CountedLog;
+  /** Spans refused because the persistent queue could not take them (write failed, not encodable). */
+  private readonly notStored: CountedLog;
 
   constructor(
     readonly id: string,
@@ -121,6 +123,7 @@ export class SendingQueue implements SpanConsumer {
     this.failures = new CountedLog(logger, 'spans dropped by exporter');
     this.shutdownLoss = new CountedLog(logger, 'spans not delivered before the shutdown deadline', 0);
     this.unreadable = new CountedLog(logger, 'spans dropped from the persistent queue: record unreadable', 0);
+    this.notStored = new CountedLog(logger, 'spans refused: the persistent queue could not take them');
     metrics.exporterQueueCapacity.set(this.labels, config.sending_queue.enabled ? config.sending_queue.queue_size : 0);
     metrics.exporterQueueSize.set(this.labels, 0);
     metrics.exporterQueueBytes.set(this.labels, 0);
@@ -144,8 +147,16 @@ export class SendingQueue implements SpanConsumer {
     const dir = this.storageDir;
     if (dir !== undefined) {
       mkdirSync(dir, { recursive: true });
-      this.lock = StorageLock.acquire(dir, this.id);
-      const { queue, recovered } = DiskQueue.open(dir, { segmentBytes: SEGMENT_BYTES });
+      const lock = StorageLock.acquire(dir, this.id);
+      let opened: ReturnType<typeof DiskQueue.open>;
+      try {
+        opened = DiskQueue.open(dir, { segmentBytes: SEGMENT_BYTES });
+      } catch (e) {
+        lock.release();
+        throw e;
+      }
+      this.lock = lock;
+      const { queue, recovered } = opened;
       this.disk = queue;
       for (const record of recovered.records) this.push({ batch: undefined, spans: record.spans, memBytes: 0, record });
       if (recovered.records.length > 0 || recovered.truncatedBytes > 0) {
@@ -213,15 +224,28 @@ export class SendingQueue implements SpanConsumer {
       this.push({ batch, spans: n, memBytes: bytes, record: undefined });
       return;
     }
+    let payload: Buffer;
+    try {
+      payload = encodeSpanRecord(batch);
+    } catch (e) {
+      // A span outside the model's ranges (e.g. a time past 2^64 ns): no retry can write it, so the
+      // sender must not be told to try again.
+      this.metrics.exporterEnqueueFailed.inc(this.labels, n);
+      this.notStored.add(n, `not encodable: ${(e as Error).message}`);
+      throw new RefusedError(`exporter ${this.id} cannot store this batch: ${(e as Error).message}`, false, 0, 'unencodable');
+    }
     // Reserve the room before the write, so that concurrent senders cannot overfill the queue.
     this.size += n;
     let record: RecordRef;
     try {
-      record = await this.disk.append(encodeSpanRecord(batch), n);
+      record = await this.disk.append(payload, n);
     } catch (e) {
       this.size -= n;
+      // The room this batch held is free again; a sender waiting for room must not wait for a release
+      // that may never come.
+      this.wakeWaiter();
       this.metrics.exporterEnqueueFailed.inc(this.labels, n);
-      this.logger.error({ err: e }, 'persistent queue write failed');
+      this.notStored.add(n, `write failed: ${(e as Error).message}`);
       throw new RefusedError(`exporter ${this.id} could not write its persistent queue: ${(e as Error).message}`, true, 1000, 'storage_error');
     } finally {
       this.metrics.exporterStorageBytes.set(this.labels, this.disk.bytes);
@@ -256,11 +280,22 @@ export class SendingQueue implements SpanConsumer {
     this.size -= item.spans;
     this.memBytes -= item.memBytes;
     if (item.record !== undefined && this.disk !== undefined) {
-      this.disk.ack(item.record);
+      try {
+        this.disk.ack(item.record);
+      } catch (e) {
+        // The record stays pending on disk and is delivered again after a restart: a duplicate, not a
+        // loss. A throw here would end this consumer.
+        this.logger.error({ err: e }, 'persistent queue: could not record a delivery');
+      }
       this.metrics.exporterStorageBytes.set(this.labels, this.disk.bytes);
     }
     this.metrics.exporterQueueSize.set(this.labels, this.size);
     this.metrics.exporterQueueBytes.set(this.labels, this.memBytes);
+    this.wakeWaiter();
+  }
+
+  /** Lets the first sender waiting for room go on, if its batch fits now. */
+  private wakeWaiter(): void {
     const w = this.waitingForRoom[0];
     if (w !== undefined && this.fits(w.count, w.bytes)) {
       this.waitingForRoom.shift();
@@ -276,6 +311,12 @@ export class SendingQueue implements SpanConsumer {
         await new Promise<void>((resolve) => this.wakeConsumers.push(resolve));
         continue;
       }
+      if (this.force.signal.aborted && item.record !== undefined) {
+        // Past the shutdown deadline a batch on disk stays there: reading it back only to skip it
+        // would make shutdown as slow as the whole backlog.
+        this.leaveOnDisk(item);
+        continue;
+      }
       const batch = item.batch ?? (await this.readBack(item));
       if (batch === undefined) {
         this.release(item);
@@ -284,12 +325,17 @@ export class SendingQueue implements SpanConsumer {
       const outcome = await this.send(batch);
       if (outcome === 'shutdown' && item.record !== undefined) {
         // The deadline interrupted it: it stays on disk for the next start.
-        this.size -= item.spans;
-        this.memBytes -= item.memBytes;
+        this.leaveOnDisk(item);
         continue;
       }
       this.release(item);
     }
+  }
+
+  /** Forgets an item in memory without acknowledging its record, which is delivered after the next start. */
+  private leaveOnDisk(item: Item): void {
+    this.size -= item.spans;
+    this.memBytes -= item.memBytes;
   }
 
   /** Reads a batch that only the disk holds; undefined (counted, logged) if the record cannot be decoded. */
@@ -426,23 +472,40 @@ export class SendingQueue implements SpanConsumer {
     this.failures.close();
     this.shutdownLoss.close();
     this.unreadable.close();
+    this.notStored.close();
   }
 }
 
 /**
- * One process per persistent queue directory: two writers would interleave records. The lock file holds
- * the owner's pid; a lock whose process is gone (killed with -9) is taken over.
+ * One writer per persistent queue directory: two would interleave records. The lock file holds the
+ * owner's pid; a lock whose process is gone (killed with -9) is taken over. Our own pid in it is no
+ * sign of a stale lock: another exporter of this process may hold it (two ids can name one directory,
+ * e.g. `otlp/a b` and `otlp/a_b`), so locks held here are also remembered here.
  */
 class StorageLock {
+  /** Lock file → the exporter holding it, in this process. */
+  private static readonly held = new Map<string, string>();
+
   private constructor(private readonly path: string) {}
 
   static acquire(dir: string, id: string): StorageLock {
     const path = join(dir, 'LOCK');
+    const holder = StorageLock.held.get(path);
+    if (holder !== undefined) throw new Error(`exporter ${id}: persistent queue ${dir} is in use by exporter ${holder}`);
+    const lock = StorageLock.take(path, dir, id);
+    StorageLock.held.set(path, id);
+    return lock;
+  }
+
+  private static take(path: string, dir: string, id: string): StorageLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
+        try {
+          writeSync(fd, String(process.pid));
+        } finally {
+          closeSync(fd);
+        }
         return new StorageLock(path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -457,6 +520,7 @@ class StorageLock {
   }
 
   release(): void {
+    StorageLock.held.delete(this.path);
     try {
       unlinkSync(this.path);
     } catch {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
 import { decodeZipkinV2Json } from '../../src/codecs/zipkin-json.js';
 import { estimateBatchBytes } from '../../src/model/span-size.js';
-import type { SpanBatch } from '../../src/model/span.js';
+import { newResource, Span, StatusCode, type SpanBatch } from '../../src/model/span.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -35,5 +35,17 @@ describe('span size estimate', () => {
     const { measured, estimated } = measuredBytes(() => Array.from({ length: 4000 }, () => decode(bytes)));
     expect(estimated / measured).toBeGreaterThan(0.7);
     expect(estimated / measured).toBeLessThan(1.4);
+  });
+
+  it('counts the free-form strings a span carries besides attributes', () => {
+    const plain = new Span(newResource());
+    const long = new Span(newResource());
+    long.status = { code: StatusCode.Error, message: 'e'.repeat(100_000) };
+    long.traceState = 'k=' + 'v'.repeat(200);
+    long.links = [{ traceId: '', spanId: '', traceState: 'x'.repeat(5_000), attributes: {}, droppedAttributesCount: 0, flags: 0 }];
+    const withOneLink = new Span(newResource());
+    withOneLink.links = [{ traceId: '', spanId: '', traceState: '', attributes: {}, droppedAttributesCount: 0, flags: 0 }];
+    expect(estimateBatchBytes([long]) - estimateBatchBytes([withOneLink])).toBe(100_000 + 202 + 5_000);
+    expect(estimateBatchBytes([withOneLink])).toBeGreaterThan(estimateBatchBytes([plain]));
   });
 });

@@ -12,6 +12,7 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { exporters, receivers, testRegistry } from '../helpers/components.js';
 import { newResource, Span } from '../../src/model/span.js';
 import { writeTemp } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** The sizes each gate was asked about, by processor id and pipeline. */
 const asked = new Map<string, (number | undefined)[]>();
@@ -106,18 +107,23 @@ describe('early refusal by queues and buffers', () => {
     expect(refused?.message).toMatch(/queue is full \(10\/10 spans\)/);
     await expect(next.consume(spans(1))).rejects.toMatchObject({ reason: 'queue_full' });
     release();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(next.admit?.(100)).toBeUndefined();
+    // Room again once the consumer has finished the export.
+    await waitFor(() => exporters.get('test_memory')!.batches.length === 1);
+    await waitFor(() => next.admit?.(100) === undefined);
   });
 
   it('a full batch buffer refuses before decoding', async () => {
     await start(p('traces', 'batch'), '{ sending_queue: { queue_size: 10, num_consumers: 1 } }');
-    exporters.get('test_memory')!.behaviour = () => new Promise(() => undefined); // never answers
+    let exporting = 0;
+    exporters.get('test_memory')!.behaviour = () => {
+      exporting++;
+      return new Promise(() => undefined); // never answers
+    };
     const next = receivers.get('test_push')!;
     // The batch processor has its defaults: 8192 per batch, 100 000 held at most. The first batch goes
     // to the exporter (which never answers) and fills its queue; then the buffer fills up exactly.
     await next.consume(spans(8192));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => exporting === 1);
     for (let i = 0; i < 10; i++) {
       expect(next.admit?.(undefined)).toBeUndefined();
       await next.consume(spans(10_000));

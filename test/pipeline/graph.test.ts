@@ -6,6 +6,7 @@ import { Service } from '../../src/service/service.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { exporters, receivers, spans, testRegistry } from '../helpers/components.js';
 import { writeTemp } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 let running: Service[] = [];
 
@@ -176,11 +177,3 @@ service:
     await expect(push.consume(spans('late'))).rejects.toThrow('shutting down');
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 3000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,4 +1,4 @@
-import { appendFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readdirSync, statSync, symlinkSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,56 @@ describe('DiskQueue', () => {
     const { recovered } = DiskQueue.open(dir, { segmentBytes: 200 });
     expect(recovered.records).toHaveLength(0);
   });
+
+  it('a failed write rejects its appends and leaves the file for a new segment, so offsets stay true', async () => {
+    const dir = tempDir();
+    const { queue } = DiskQueue.open(dir, { segmentBytes: 1 << 20 });
+    // The first segment is a device on which every write fails with ENOSPC, as on a full disk.
+    symlinkSync('/dev/full', join(dir, `${'0'.padStart(20, '0')}.seg`));
+    const failed = await queue.append(payload(0), 1).catch((e: unknown) => e);
+    expect((failed as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(queue.bytes).toBe(0);
+    // Nothing in it awaits delivery, so it is gone, and writing goes on in a fresh file.
+    expect(readdirSync(dir).some((f) => f.startsWith('0'.padStart(20, '0')))).toBe(false);
+    const refs = [await queue.append(payload(1), 1), await queue.append(payload(2), 2)];
+    expect(refs.map((r) => r.offset)).toEqual([0, 12 + payload(1).length]);
+    expect(await queue.read(refs[1])).toEqual(payload(2));
+    for (const r of refs) queue.ack(r);
+    expect(queue.bytes).toBe(0);
+    await queue.close();
+  });
+
+  it('cuts a torn entry of an ack file, so that later acknowledgements stay aligned', async () => {
+    const dir = tempDir();
+    const { queue } = DiskQueue.open(dir, { segmentBytes: 1 << 20 });
+    const refs = [];
+    for (let i = 0; i < 3; i++) refs.push(await queue.append(payload(i), i + 1));
+    queue.ack(refs[0]);
+    await queue.close();
+    const ackFile = join(dir, readdirSync(dir).find((f) => f.endsWith('.ack'))!);
+    appendFileSync(ackFile, Buffer.from([7, 7])); // the machine crashed in the middle of an entry
+
+    const second = DiskQueue.open(dir, { segmentBytes: 1 << 20 });
+    expect(second.recovered.records.map((r) => r.spans)).toEqual([2, 3]);
+    second.queue.ack(second.recovered.records[0]);
+    await second.queue.close();
+
+    const third = DiskQueue.open(dir, { segmentBytes: 1 << 20 });
+    expect(third.recovered.records.map((r) => r.spans)).toEqual([3]);
+    await third.queue.close();
+  });
+
+  it('refuses to read back a record whose bytes changed on disk', async () => {
+    const dir = tempDir();
+    const { queue } = DiskQueue.open(dir, { segmentBytes: 1 << 20 });
+    const ref = await queue.append(payload(3), 1);
+    const seg = join(dir, readdirSync(dir).find((f) => f.endsWith('.seg'))!);
+    const fd = openSync(seg, 'r+');
+    writeSync(fd, Buffer.from('X'), 0, 1, 12 + 2);
+    closeSync(fd);
+    await expect(queue.read(ref)).rejects.toThrow(/damaged record/);
+    await queue.close();
+  });
 });
 
 describe('SendingQueue with storage', () => {
@@ -122,8 +172,9 @@ describe('SendingQueue with storage', () => {
     const sent = [batchOf(3, 'one'), batchOf(5, 'two'), batchOf(1, 'three')];
     for (const b of sent) await q1.consume(b);
     // Acknowledged means on disk: the records are there before the exporter ever succeeded.
-    const { recovered } = DiskQueue.open(q1.storageDir!, { segmentBytes: 1 << 24 });
+    const { queue: peek, recovered } = DiskQueue.open(q1.storageDir!, { segmentBytes: 1 << 24 });
     expect(recovered.records.map((r) => r.spans)).toEqual([3, 5, 1]);
+    await peek.close();
     await q1.shutdown(AbortSignal.timeout(100));
     expect(await metrics.text()).not.toMatch(/spanline_exporter_send_failed_spans_total\{[^}]*reason="shutdown"/);
 
@@ -141,6 +192,67 @@ describe('SendingQueue with storage', () => {
     q3.start();
     await q3.shutdown(AbortSignal.timeout(1_000));
     expect(third.received).toHaveLength(0);
+  });
+
+  it('a sender waiting for room goes on when the write that held the room fails', async () => {
+    const dir = tempDir();
+    const cfg = helperConfig({ sending_queue: { storage: dir, queue_size: 10, block_on_overflow: true }, retry_on_failure: { initial_interval: '1s' } });
+    const q = new SendingQueue('file', new Switchable(), cfg, new SelfMetrics(), logger);
+    q.start();
+    // The first segment fails every write (ENOSPC), as a full disk does.
+    symlinkSync('/dev/full', join(q.storageDir!, `${'0'.padStart(20, '0')}.seg`));
+    const first = q.consume(batchOf(10, 'a'));
+    const waiting = q.consume(batchOf(5, 'b')); // no room while the first batch holds it
+    await expect(first).rejects.toThrow(/could not write its persistent queue/);
+    await waiting; // the room is free again and the next segment is a real file
+    const { queue: peek, recovered } = DiskQueue.open(q.storageDir!, { segmentBytes: 1 << 24 });
+    expect(recovered.records.map((r) => r.spans)).toEqual([5]);
+    await peek.close();
+    await q.shutdown(AbortSignal.timeout(10));
+  });
+
+  it('refuses a batch it cannot encode permanently, not as a storage error to retry forever', async () => {
+    const dir = tempDir();
+    const cfg = helperConfig({ sending_queue: { storage: dir } });
+    const q = new SendingQueue('file', new Switchable(), cfg, new SelfMetrics(), logger);
+    q.start();
+    const batch = batchOf(2, 'far');
+    batch[1].endTimeUnixNano = 2n ** 64n; // beyond the model's u64 nanoseconds
+    await expect(q.consume(batch)).rejects.toMatchObject({ retryable: false, reason: 'unencodable' });
+    await q.consume(batchOf(1, 'next')); // the queue goes on
+    await q.shutdown(AbortSignal.timeout(10));
+  });
+
+  it('past the shutdown deadline leaves batches on disk without reading them back', async () => {
+    const dir = tempDir();
+    // queue_bytes 1: no batch is kept in memory, each must be read back from disk to be sent.
+    const cfg = helperConfig({ sending_queue: { storage: dir, num_consumers: 1, queue_bytes: 1 }, retry_on_failure: { initial_interval: '10s' } });
+    const metrics = new SelfMetrics();
+    const q = new SendingQueue('file', new Switchable(), cfg, metrics, logger);
+    q.start();
+    for (const tag of ['a', 'b', 'c']) await q.consume(batchOf(2, tag));
+    // The consumer waits to retry the first batch. Damage the last record: reading it back would fail
+    // and be counted as unreadable.
+    const seg = join(q.storageDir!, readdirSync(q.storageDir!).find((f) => f.endsWith('.seg'))!);
+    const fd = openSync(seg, 'r+');
+    writeSync(fd, Buffer.from('X'), 0, 1, statSync(seg).size - 1);
+    closeSync(fd);
+    const deadline = new AbortController();
+    deadline.abort();
+    await q.shutdown(deadline.signal);
+    expect(await metrics.text()).not.toMatch(/spanline_exporter_send_failed_spans_total\{[^}]*reason="unreadable"/);
+  });
+
+  it('refuses a second exporter of the same process whose id names the same directory', async () => {
+    const dir = tempDir();
+    const q1 = new SendingQueue('otlp/a b', new Switchable(), config(dir), new SelfMetrics(), logger);
+    const q2 = new SendingQueue('otlp/a_b', new Switchable(), config(dir), new SelfMetrics(), logger);
+    expect(q2.storageDir).toBe(q1.storageDir);
+    q1.start();
+    expect(() => q2.start()).toThrow(/in use by exporter otlp\/a b/);
+    await q1.shutdown(AbortSignal.timeout(10));
+    q2.start(); // free once the first has stopped
+    await q2.shutdown(AbortSignal.timeout(10));
   });
 
   it('refuses a second process on the same directory', async () => {
