@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { ProcessorContext, SpanConsumer } from '../../src/component/types.js';
-import type { Context } from '../../src/config/schema.js';
 import { newResource, Span, type AnyValue, type SpanBatch } from '../../src/model/span.js';
 import { ZIPKIN_DEBUG } from '../../src/model/zipkin-attributes.js';
 import {
@@ -12,40 +9,16 @@ import {
   type ProbabilisticSamplerConfig,
 } from '../../src/processors/probabilistic-sampler/index.js';
 import { otelSamplingState } from '../../src/processors/probabilistic-sampler/sampler.js';
-import { SelfMetrics } from '../../src/telemetry/metrics.js';
+import { checkedConfig, configProblems, processorContext } from '../helpers/processors.js';
 
-function configOf(raw: Record<string, unknown>): ProbabilisticSamplerConfig {
-  const ctx: Context = { issues: [] };
-  const cfg = probabilisticSamplerProcessor.config.check(raw, [], ctx);
-  if (cfg === undefined) throw new Error(ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return cfg;
-}
-
-function problemsOf(raw: Record<string, unknown>): { path: string; message: string }[] {
-  const ctx: Context = { issues: [] };
-  const cfg = probabilisticSamplerProcessor.config.check(raw, [], ctx);
-  const issues = cfg === undefined ? ctx.issues : probabilisticSamplerProcessor.validate!(cfg);
-  return issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
-
-const noNext: SpanConsumer = { consume: async () => {} };
+const configOf = (raw: Record<string, unknown>): ProbabilisticSamplerConfig => checkedConfig(probabilisticSamplerProcessor, raw);
+const problemsOf = (raw: Record<string, unknown>) => configProblems(probabilisticSamplerProcessor, raw);
 
 function setup(raw: Record<string, unknown>) {
-  const dropped: Record<string, number> = {};
-  const metrics = new SelfMetrics();
-  const context: ProcessorContext = {
-    id: 'probabilistic_sampler',
-    logger: pino({ level: 'silent' }),
-    metrics,
-    configDir: '.',
-    pipeline: 'traces',
-    next: noNext,
-    durableDownstream: false,
-    dropped: (count, reason) => (dropped[reason] = (dropped[reason] ?? 0) + count),
-  };
+  const context = processorContext('probabilistic_sampler');
   const p = probabilisticSamplerProcessor.create(configOf(raw), context);
   if (!('process' in p)) throw new Error('probabilistic_sampler must be a process() processor');
-  return { process: (batch: SpanBatch) => p.process(batch) as SpanBatch, dropped, metrics };
+  return { process: (batch: SpanBatch) => p.process(batch) as SpanBatch, dropped: context.drops, metrics: context.metrics };
 }
 
 function span(traceId: string, spanId: string, attributes: Record<string, AnyValue> = {}, traceState = ''): Span {

@@ -1,43 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import type { ProcessorContext, SpanConsumer } from '../../src/component/types.js';
-import type { Context } from '../../src/config/schema.js';
 import { newResource, Span, type Attributes, type SpanBatch } from '../../src/model/span.js';
 import { redactionProcessor, type RedactionConfig } from '../../src/processors/redaction/index.js';
 import { SelfMetrics } from '../../src/telemetry/metrics.js';
+import { checkedConfig, configProblems, processorContext } from '../helpers/processors.js';
 
-function configOf(raw: Record<string, unknown>): RedactionConfig {
-  const ctx: Context = { issues: [] };
-  const cfg = redactionProcessor.config.check(raw, [], ctx);
-  if (cfg === undefined) throw new Error(ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return cfg;
-}
-
-/** Problems the config loader would report: schema issues, then cross-key validation. */
-function problemsOf(raw: Record<string, unknown>): { path: string; message: string }[] {
-  const ctx: Context = { issues: [] };
-  const cfg = redactionProcessor.config.check(raw, [], ctx);
-  const issues = cfg === undefined ? ctx.issues : redactionProcessor.validate!(cfg);
-  return issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-}
-
-const noNext: SpanConsumer = { consume: async () => {} };
-
-function contextOf(id: string, metrics = new SelfMetrics()): ProcessorContext {
-  return {
-    id,
-    logger: pino({ level: 'silent' }),
-    metrics,
-    configDir: '.',
-    pipeline: 'traces',
-    next: noNext,
-    durableDownstream: false,
-    dropped: () => {},
-  };
-}
+const configOf = (raw: Record<string, unknown>): RedactionConfig => checkedConfig(redactionProcessor, raw);
+const problemsOf = (raw: Record<string, unknown>) => configProblems(redactionProcessor, raw);
 
 function processorOf(raw: Record<string, unknown>, metrics = new SelfMetrics()) {
-  const p = redactionProcessor.create(configOf(raw), contextOf('redaction', metrics));
+  const p = redactionProcessor.create(configOf(raw), processorContext('redaction', { metrics }));
   if (!('process' in p)) throw new Error('redaction must be a process() processor');
   return (batch: SpanBatch) => p.process(batch) as SpanBatch;
 }
@@ -91,7 +62,7 @@ describe('redaction: config', () => {
 
   it('refuses to create with a bad pattern even when validate was skipped', () => {
     const cfg = { ...configOf({}), blocked_values: ['(a)\\1'] };
-    expect(() => redactionProcessor.create(cfg, contextOf('redaction/x'))).toThrow('redaction/x: blocked_values.0: invalid regular expression');
+    expect(() => redactionProcessor.create(cfg, processorContext('redaction/x'))).toThrow('redaction/x: blocked_values.0: invalid regular expression');
   });
 });
 
@@ -161,6 +132,13 @@ describe('redaction: rules', () => {
       { allow_all_keys: true, blocked_values: [visa, '^true$'], redact_all_types: true },
       { card: 4111111111111111n, list: ['x', '4012888888881881'], flag: true, n: 42.5 },
       { card: '****', list: '["x","****"]', flag: '****', n: 42.5 },
+    ],
+    [
+      // The Collector's AsString writes map keys sorted: `{a:..}` after `{b:..}` would give another digest.
+      'redact_all_types reads a map as the Collector does, so a hashed map is the Collector\'s hash',
+      { allow_all_keys: true, blocked_key_patterns: ['^m$'], redact_all_types: true, hash_function: 'sha1' },
+      { m: { b: 1n, a: 'x' } },
+      { m: 'f689c456a402d13a01031f20124e1efc42397e9f' },
     ],
     [
       'allowed keys are exact, not patterns',
@@ -292,6 +270,21 @@ describe('redaction: where it applies', () => {
       'redaction.masked.count': 2n,
       'redaction.allowed.keys': 'event.name',
       'redaction.allowed.count': 1n,
+    });
+  });
+
+  it('covers span link attributes too: failing closed holds for every map a span carries', () => {
+    const span = spanWith({ note: 'x' });
+    span.links = [
+      { traceId: span.traceId, spanId: 'a7ad6b7169203331', traceState: '', flags: 0, droppedAttributesCount: 0, attributes: { note: 'card 4111111111111111', token: 't' } },
+    ];
+    const [out] = processorOf(raw)([span]);
+    expect(out.links[0].attributes).toEqual({
+      note: 'card ****',
+      'redaction.redacted.keys': 'token',
+      'redaction.redacted.count': 1n,
+      'redaction.masked.keys': 'note',
+      'redaction.masked.count': 1n,
     });
   });
 

@@ -4,7 +4,8 @@
  * nothing is allocated unless an attribute changes.
  */
 import type { AnyValue, Attributes } from '../../model/span.js';
-import { configValueToAnyValue, setOwn } from '../common/match.js';
+import { setOwn } from '../../codecs/json-text.js';
+import { configValueToAnyValue } from '../common/match.js';
 import { compileSafePattern, type SafePattern } from '../common/safe-regex.js';
 import { extractGroupNames, type ActionConfig } from './config.js';
 import { convertValue, hashValue, type ConvertTarget } from './values.js';

@@ -4,6 +4,7 @@
  * `exclude` select. It changes spans in place (`mutatesData`), so its pipeline gets its own copy.
  */
 import { defineProcessor } from '../../component/types.js';
+import { throwIfInvalid } from '../common/config-problems.js';
 import { compileSpanMatcher } from '../common/match.js';
 import { applyActions, compileActions } from './actions.js';
 import { attributesConfig, validateAttributesConfig } from './config.js';
@@ -16,11 +17,7 @@ export const attributesProcessor = defineProcessor({
   config: attributesConfig,
   validate: validateAttributesConfig,
   create(cfg, context) {
-    // The config loader runs `validate` already; this catches callers that build components directly.
-    const problems = validateAttributesConfig(cfg);
-    if (problems.length > 0) {
-      throw new Error(`${context.id}: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-    }
+    throwIfInvalid(context.id, validateAttributesConfig(cfg));
     const actions = compileActions(cfg.actions);
     const selected = cfg.include === undefined && cfg.exclude === undefined ? undefined : compileSpanMatcher(cfg.include, cfg.exclude);
     return {

@@ -16,6 +16,7 @@
  * - regexp patterns are RE2 (Go) syntax and unanchored: anchor with `^...$`.
  */
 import { s, Schema, type Context, type Infer, type Path } from '../../config/schema.js';
+import { setOwn, toBase64 } from '../../codecs/json-text.js';
 import { SERVICE_NAME, type AnyValue, type Attributes, type Span } from '../../model/span.js';
 import { compileSafePattern, type SafePattern } from './safe-regex.js';
 
@@ -458,7 +459,7 @@ export function valueAsString(v: AnyValue): string {
       return formatFloatJson(v);
     default:
       if (v === null) return '';
-      if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      if (v instanceof Uint8Array) return toBase64(v);
       return jsonText(v);
   }
 }
@@ -490,10 +491,4 @@ function jsonText(v: AnyValue): string {
       if (Array.isArray(v)) return '[' + v.map(jsonText).join(',') + ']';
       return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + jsonText(v[k])).join(',') + '}';
   }
-}
-
-/** Sets an own property, also for keys like `__proto__` that plain assignment would treat specially. */
-export function setOwn(target: Record<string, AnyValue>, key: string, value: AnyValue): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
-  else target[key] = value;
 }

@@ -192,32 +192,7 @@ class Re2Pattern implements SafePattern {
 
   replaceAll(input: string, replacer: (match: string) => string): string {
     if (!this.re.test(input)) return input;
-    const m = this.re.matcher(input);
-    let out = '';
-    let copied = 0;
-    let pos = 0;
-    let prevEnd = -1;
-    let replaced = false;
-    while (pos <= input.length && m.find(pos)) {
-      const start = m.start();
-      const end = m.end();
-      if (end === start) {
-        // An empty match: step past one code point so the search moves on; skip it if it abuts the
-        // previous match (Go's rule, so `a*` on "baaac" gives three replacements, not four).
-        pos = end + codePointWidth(input, end);
-        if (start === prevEnd) {
-          prevEnd = end;
-          continue;
-        }
-      } else {
-        pos = end;
-      }
-      prevEnd = end;
-      replaced = true;
-      out += input.slice(copied, start) + replacer(input.slice(start, end));
-      copied = end;
-    }
-    return replaced ? out + input.slice(copied) : input;
+    return replaceEachMatch(input, this.re.matcher(input), replacer);
   }
 }
 
@@ -252,35 +227,57 @@ class NativePattern implements SafePattern {
   replaceAll(input: string, replacer: (match: string) => string): string {
     if (!this.once.test(input)) return input;
     const g = this.global;
-    let out = '';
-    let copied = 0;
-    let pos = 0;
-    let prevEnd = -1;
-    let replaced = false;
-    while (pos <= input.length) {
-      g.lastIndex = pos;
-      const m = g.exec(input);
-      if (m === null) break;
-      const start = m.index;
-      const end = start + m[0].length;
-      // The same rule as Re2Pattern.replaceAll (Go's): empty matches step one code point and are
-      // skipped right after a match.
-      if (end === start) {
-        pos = end + codePointWidth(input, end);
-        if (start === prevEnd) {
-          prevEnd = end;
-          continue;
-        }
-      } else {
-        pos = end;
-      }
-      prevEnd = end;
-      replaced = true;
-      out += input.slice(copied, start) + replacer(m[0]);
-      copied = end;
-    }
-    return replaced ? out + input.slice(copied) : input;
+    let m: RegExpExecArray | null = null;
+    const cursor: MatchCursor = {
+      find(from) {
+        g.lastIndex = from;
+        m = g.exec(input);
+        return m !== null;
+      },
+      start: () => m!.index,
+      end: () => m!.index + m![0].length,
+    };
+    return replaceEachMatch(input, cursor, replacer);
   }
+}
+
+/** The leftmost match at or after `from`, as RE2JS's Matcher reports it. */
+interface MatchCursor {
+  find(from: number): boolean;
+  start(): number;
+  end(): number;
+}
+
+/**
+ * Replaces each match with Go's rules (regexp.ReplaceAllStringFunc), whichever engine finds them: an
+ * empty match steps one code point on so the search moves, and is skipped when it abuts the previous
+ * match, so `a*` on "baaac" gives three replacements, not four. Returns `input` itself when nothing
+ * matched.
+ */
+function replaceEachMatch(input: string, cursor: MatchCursor, replacer: (match: string) => string): string {
+  let out = '';
+  let copied = 0;
+  let pos = 0;
+  let prevEnd = -1;
+  let replaced = false;
+  while (pos <= input.length && cursor.find(pos)) {
+    const start = cursor.start();
+    const end = cursor.end();
+    if (end === start) {
+      pos = end + codePointWidth(input, end);
+      if (start === prevEnd) {
+        prevEnd = end;
+        continue;
+      }
+    } else {
+      pos = end;
+    }
+    prevEnd = end;
+    replaced = true;
+    out += input.slice(copied, start) + replacer(input.slice(start, end));
+    copied = end;
+  }
+  return replaced ? out + input.slice(copied) : input;
 }
 
 function codePointWidth(s: string, i: number): number {

@@ -11,6 +11,7 @@ import type { Counter } from 'prom-client';
 import { defineProcessor, RefusedError, type ProcessorContext } from '../../component/types.js';
 import { Span, type SpanBatch, type SpanEvent } from '../../model/span.js';
 import { CountedLog } from '../../telemetry/logger.js';
+import { throwIfInvalid } from '../common/config-problems.js';
 import { compileSpanMatcher } from '../common/match.js';
 import { compileFilterConfig, filterConfig, usesLegacyMatch, validateFilterConfig, type FilterConfig } from './config.js';
 import { OttlEvalError, type Condition, type EvalContext } from './ottl-compile.js';
@@ -39,11 +40,7 @@ export class SpanFilter {
     private readonly cfg: FilterConfig,
     private readonly context: ProcessorContext,
   ) {
-    // The config loader reports these with file and line; this catches callers that build it directly.
-    const problems = validateFilterConfig(cfg);
-    if (problems.length > 0) {
-      throw new Error(`${context.id}: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-    }
+    throwIfInvalid(context.id, validateFilterConfig(cfg));
     const { compiled } = compileFilterConfig(cfg);
     if (usesLegacyMatch(cfg)) {
       // The legacy form keeps spans that match `include` and not `exclude`. As conditions that drop, it is

@@ -62,6 +62,10 @@ export function validateMemoryLimiterConfig(cfg: MemoryLimiterConfig): { path: P
   if (cfg.limit_mib === undefined && cfg.spike_limit_mib !== undefined) {
     problems.push({ path: ['spike_limit_mib'], message: 'spike_limit_mib goes with limit_mib; with limit_percentage, set spike_limit_percentage' });
   }
+  // limit_mib wins over the percentages, so a spike percentage beside it would be ignored without a word.
+  if (cfg.limit_mib !== undefined && cfg.spike_limit_percentage !== undefined) {
+    problems.push({ path: ['spike_limit_percentage'], message: 'spike_limit_percentage goes with limit_percentage; with limit_mib, set spike_limit_mib' });
+  }
   if (cfg.limit_mib === undefined && cfg.limit_percentage !== undefined && cfg.spike_limit_percentage !== undefined && cfg.spike_limit_percentage >= cfg.limit_percentage) {
     problems.push({
       path: ['spike_limit_percentage'],

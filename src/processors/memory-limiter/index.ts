@@ -12,6 +12,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { defineProcessor } from '../../component/types.js';
+import { throwIfInvalid } from '../common/config-problems.js';
 import { limitsOf, memoryLimiterConfig, validateMemoryLimiterConfig } from './config.js';
 import { MemoryLimiter } from './limiter.js';
 import { availableMemory } from './total-memory.js';
@@ -41,9 +42,7 @@ export const memoryLimiterProcessor = defineProcessor({
   config: memoryLimiterConfig,
   validate: validateMemoryLimiterConfig,
   create(cfg, context) {
-    // The config loader runs `validate` already; this catches callers that build components directly.
-    const problems = validateMemoryLimiterConfig(cfg);
-    if (problems.length > 0) throw new Error(`${context.id}: ${problems.map((p) => p.message).join('; ')}`);
+    throwIfInvalid(context.id, validateMemoryLimiterConfig(cfg));
     let total: ReturnType<typeof availableMemory> | undefined;
     const limits = limitsOf(cfg, () => (total ??= availableMemory()).bytes);
     let gc: (() => void) | undefined;

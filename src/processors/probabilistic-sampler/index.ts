@@ -5,6 +5,7 @@
  */
 import { defineProcessor } from '../../component/types.js';
 import type { SpanBatch } from '../../model/span.js';
+import { throwIfInvalid } from '../common/config-problems.js';
 import { probabilisticSamplerConfig, validateProbabilisticSamplerConfig } from './config.js';
 import { HashSeedSampler, type SamplingPolicy } from './sampler.js';
 
@@ -19,10 +20,7 @@ export const probabilisticSamplerProcessor = defineProcessor({
   config: probabilisticSamplerConfig,
   validate: validateProbabilisticSamplerConfig,
   create(cfg, context) {
-    const problems = validateProbabilisticSamplerConfig(cfg);
-    if (problems.length > 0) {
-      throw new Error(`${context.id}: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-    }
+    throwIfInvalid(context.id, validateProbabilisticSamplerConfig(cfg));
     const sampler = new HashSeedSampler(cfg.sampling_percentage, cfg.hash_seed, cfg.fail_closed);
     if (sampler.threshold === 0 && cfg.sampling_percentage > 0) {
       context.logger.warn(

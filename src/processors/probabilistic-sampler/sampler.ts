@@ -116,9 +116,9 @@ export class HashSeedSampler {
 }
 
 /**
- * `sampling.priority` as the Collector reads it: an int or double, or a string that parses as a float;
- * 0 means drop (true/false = keep/drop), above 0 keep, anything else (negative, NaN, other types)
- * leaves the decision to the hash.
+ * `sampling.priority` as the Collector reads it: an int or double, or a string that parses as a float.
+ * Returns false (drop) for 0, true (keep) above 0, and undefined, leaving the decision to the hash, for
+ * anything else: negative, NaN, booleans and other types.
  */
 export function samplingPriority(v: AnyValue | undefined): boolean | undefined {
   let n: number;

@@ -30,7 +30,7 @@ export const redactionConfig = s.object({
   redact_all_types: s
     .boolean()
     .default(false)
-    .describe('Check non-string values too, as their string form (ints, doubles, booleans, arrays and maps as JSON); a masked value becomes a string.'),
+    .describe('Check non-string values too, as their string form (the Collector\'s `AsString`: ints, doubles, booleans, arrays and maps as JSON, map keys sorted); a masked value becomes a string.'),
   hash_function: s
     .enum('md5', 'sha1', 'sha3')
     .optional()

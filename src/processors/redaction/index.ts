@@ -4,6 +4,7 @@
  * Patterns are compiled once, at create(), through the linear-time safe-regex module.
  */
 import { defineProcessor } from '../../component/types.js';
+import { throwIfInvalid } from '../common/config-problems.js';
 import { redactionConfig, validateRedactionConfig } from './config.js';
 import { Redactor } from './redactor.js';
 
@@ -11,15 +12,12 @@ export const redactionProcessor = defineProcessor({
   type: 'redaction',
   stability: 'beta',
   description:
-    'Removes span, event, resource and scope attributes whose keys are not allowed (fails closed) and masks or hashes values matching blocked patterns.',
+    'Removes span, event, link, resource and scope attributes whose keys are not allowed (fails closed) and masks or hashes values matching blocked patterns.',
   mutatesData: true,
   config: redactionConfig,
   validate: validateRedactionConfig,
   create(cfg, context) {
-    const problems = validateRedactionConfig(cfg);
-    if (problems.length > 0) {
-      throw new Error(`${context.id}: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
-    }
+    throwIfInvalid(context.id, validateRedactionConfig(cfg));
     const redactor = new Redactor(cfg);
     if (redactor.removesEverything()) {
       context.logger.warn(

@@ -1,6 +1,7 @@
 /**
  * The redaction rules, as the OpenTelemetry Collector's `redaction` processor applies them, to span,
- * event, resource and scope attributes, and to event names.
+ * event, link, resource and scope attributes, and to event names. Links are covered because failing
+ * closed must hold for every attribute map a span carries: a link's attributes reach storage too.
  *
  * For each attribute, in this order:
  *  1. a key in `ignored_keys` or matching `ignored_key_patterns` is kept unchanged;
@@ -9,15 +10,17 @@
  *     README says and its current code does; an older Collector version checked `blocked_values` first);
  *  4. the value of a key matching `blocked_key_patterns` is masked as a whole;
  *  5. each `blocked_values` pattern, in order, masks the parts of the value it matches.
- * Only string values go through 3 and 5 unless `redact_all_types`; 4 masks a value of any type.
+ * Only string values go through 3 and 5 unless `redact_all_types`; 4 masks a value of any type. A
+ * non-string value is read as the Collector's `AsString` writes it (maps as JSON with sorted keys), so
+ * that a hash of it is the Collector's hash.
  *
  * Event names are values without a key: in spans from Zipkin they are the annotation values, which often
  * carry the same data as tags. They go through 3 and 5 and are reported as the key `event.name` in the
  * span's summary.
  */
 import { createHash } from 'node:crypto';
-import { tagText } from '../../codecs/zipkin-view.js';
 import type { AnyValue, Attributes, SpanBatch } from '../../model/span.js';
+import { valueAsString } from '../common/match.js';
 import { compileSafePatternSet, type SafePatternSet } from '../common/safe-regex.js';
 import type { RedactionConfig } from './config.js';
 
@@ -134,6 +137,7 @@ export class Redactor {
           (maskedNames ??= []).push(EVENT_NAME_KEY);
         }
       }
+      for (const link of span.links) link.attributes = this.redactAttributes(link.attributes, tally, undefined, undefined);
       span.attributes = this.redactAttributes(span.attributes, tally, maskedNames, allowedNames);
     }
     return tally;
@@ -168,13 +172,13 @@ export class Redactor {
         continue;
       }
       const value = attrs[key];
-      const text = typeof value === 'string' ? value : this.redactAllTypes ? tagText(value) : undefined;
+      const text = typeof value === 'string' ? value : this.redactAllTypes ? valueAsString(value) : undefined;
       if (rule === KeyRule.MaskValue) {
         if (text !== undefined && this.hasAllowedValues && this.allowedValues.testAny(text)) {
           (allowed ??= []).push(key);
           continue;
         }
-        attrs[key] = this.mask(text ?? tagText(value));
+        attrs[key] = this.mask(text ?? valueAsString(value));
         (masked ??= []).push(key);
         continue;
       }

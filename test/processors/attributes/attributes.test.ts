@@ -1,31 +1,11 @@
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Context } from '../../../src/config/schema.js';
 import { Span, SpanKind, newResource, type Attributes, type SpanBatch } from '../../../src/model/span.js';
-import { attributesProcessor, type AttributesConfig } from '../../../src/processors/attributes/index.js';
-import { validateAttributesConfig } from '../../../src/processors/attributes/config.js';
-import { SelfMetrics } from '../../../src/telemetry/metrics.js';
-
-function configOf(raw: Record<string, unknown>): AttributesConfig {
-  const ctx: Context = { issues: [] };
-  const cfg = attributesProcessor.config.check(raw, [], ctx);
-  if (cfg === undefined) throw new Error(ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const problems = validateAttributesConfig(cfg);
-  if (problems.length > 0) throw new Error(problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; '));
-  return cfg;
-}
+import { attributesProcessor } from '../../../src/processors/attributes/index.js';
+import { checkedConfig, processorContext } from '../../helpers/processors.js';
 
 function processorFor(raw: Record<string, unknown>) {
-  const p = attributesProcessor.create(configOf(raw), {
-    id: 'attributes',
-    logger: pino({ level: 'silent' }),
-    metrics: new SelfMetrics(),
-    configDir: '.',
-    pipeline: 'traces',
-    next: { consume: async () => {} },
-    durableDownstream: false,
-    dropped: () => {},
-  });
+  // create() runs validate too: a config it refuses fails the test here.
+  const p = attributesProcessor.create(checkedConfig(attributesProcessor, raw), processorContext('attributes'));
   if (!('process' in p)) throw new Error('attributes transforms batches with process()');
   return (batch: SpanBatch) => p.process(batch) as SpanBatch;
 }

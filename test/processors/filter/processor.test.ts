@@ -4,38 +4,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { isRefused, type SpanConsumer } from '../../../src/component/types.js';
-import type { Context } from '../../../src/config/schema.js';
+import { isRefused } from '../../../src/component/types.js';
 import { ConfigError } from '../../../src/config/load.js';
 import { newResource, Span, SpanKind, type SpanBatch } from '../../../src/model/span.js';
-import { filterProcessor, type FilterConfig, type SpanFilter } from '../../../src/processors/filter/index.js';
+import { filterProcessor, type SpanFilter } from '../../../src/processors/filter/index.js';
 import { prepareConfig } from '../../../src/service/run.js';
 import { SelfMetrics } from '../../../src/telemetry/metrics.js';
 import { writeTemp } from '../../helpers/tmp.js';
-
-function configOf(raw: Record<string, unknown>): FilterConfig {
-  const ctx: Context = { issues: [] };
-  const cfg = filterProcessor.config.check(raw, [], ctx);
-  if (cfg === undefined) throw new Error(ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return cfg;
-}
+import { checkedConfig, processorContext } from '../../helpers/processors.js';
 
 function setup(raw: Record<string, unknown>) {
   const dropped: { count: number; reason: string }[] = [];
   const logs: Record<string, unknown>[] = [];
   const metrics = new SelfMetrics();
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const next: SpanConsumer = { consume: async () => undefined };
-  const processor = filterProcessor.create(configOf(raw), {
-    id: 'filter',
-    logger,
-    metrics,
-    configDir: '.',
-    pipeline: 'traces',
-    next,
-    durableDownstream: false,
-    dropped: (count, reason) => void dropped.push({ count, reason }),
-  }) as SpanFilter;
+  const context = processorContext('filter', { logger, metrics, dropped: (count, reason) => void dropped.push({ count, reason }) });
+  const processor = filterProcessor.create(checkedConfig(filterProcessor, raw), context) as SpanFilter;
   const droppedBy = () => Object.fromEntries(dropped.map((d) => [d.reason, d.count]));
   const metric = async (name: string) =>
     (await metrics.text())

@@ -4,11 +4,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { isRefused } from '../../../src/component/types.js';
-import type { Context } from '../../../src/config/schema.js';
 import {
   availableMemory,
   limitsOf,
-  memoryLimiterConfig,
   MemoryLimiter,
   type MemoryLimiterConfig,
 } from '../../../src/processors/memory-limiter/index.js';
@@ -16,24 +14,14 @@ import { memoryLimiterProcessor } from '../../../src/processors/memory-limiter/i
 import { SelfMetrics } from '../../../src/telemetry/metrics.js';
 import { spans } from '../../helpers/components.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { checkedConfig, configProblems } from '../../helpers/processors.js';
 
 const MIB = 1024 * 1024;
 
-function configOf(raw: Record<string, unknown>): MemoryLimiterConfig {
-  const ctx: Context = { issues: [] };
-  const cfg = memoryLimiterConfig.check(raw, [], ctx);
-  if (cfg === undefined) throw new Error(ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  return cfg;
-}
+const configOf = (raw: Record<string, unknown>): MemoryLimiterConfig => checkedConfig(memoryLimiterProcessor, raw);
 
 /** The problems `spanline validate` would print for a memory_limiter config: schema first, then validate(). */
-function problemsOf(raw: Record<string, unknown>): string[] {
-  const ctx: Context = { issues: [] };
-  const cfg = memoryLimiterConfig.check(raw, [], ctx);
-  const issues = ctx.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  if (cfg === undefined) return issues;
-  return memoryLimiterProcessor.validate!(cfg).map((p) => `${p.path.join('.')}: ${p.message}`);
-}
+const problemsOf = (raw: Record<string, unknown>): string[] => configProblems(memoryLimiterProcessor, raw).map((p) => `${p.path}: ${p.message}`);
 
 /** A logger whose lines the test reads. */
 function recordingLogger() {
@@ -193,6 +181,11 @@ describe('memory_limiter config', () => {
       'spike_limit_mib needs limit_mib',
       { limit_percentage: 50, spike_limit_mib: 10 },
       ['spike_limit_mib: spike_limit_mib goes with limit_mib; with limit_percentage, set spike_limit_percentage'],
+    ],
+    [
+      'spike_limit_percentage does not go with limit_mib, which would ignore it',
+      { limit_mib: 100, spike_limit_percentage: 10 },
+      ['spike_limit_percentage: spike_limit_percentage goes with limit_percentage; with limit_mib, set spike_limit_mib'],
     ],
     ['percentages are 1..100', { limit_percentage: 101 }, ['limit_percentage: must be between 1 and 100, got 101']],
     ['check_interval must be positive', { limit_mib: 10, check_interval: '0s' }, ['check_interval: must be at least 1ms, got "0s"']],
