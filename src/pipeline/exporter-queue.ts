@@ -47,7 +47,7 @@ export function exporterHelperShape() {
           .describe('Directory of a persistent queue (relative to the config file). Spans are acknowledged to the sender only once written there durably, survive a crash or restart, and are delivered after it.'),
         storage_bytes: s.byteSize().default(1024 * 1024 * 1024).describe('Capacity of the persistent queue on disk.'),
       })
-      .describe('The bounded in-memory queue in front of the exporter.'),
+      .describe('The bounded queue in front of the exporter: in memory, or on disk with `storage`.'),
     retry_on_failure: s
       .object({
         enabled: s.boolean().default(true).describe('Retry retryable failures.'),
