@@ -393,6 +393,9 @@ export class ZipkinSpanFields {
  * Per decode call: shares one resource per local service name and one scope per scope name and
  * version among the spans of the call, so that encoders can group by identity.
  */
+/** The latest time the model holds: unsigned 64-bit nanoseconds. */
+const MAX_TIME_NS = 0xffff_ffff_ffff_ffffn;
+
 export class ZipkinDecodeContext {
   private readonly resourcesByService = new Map<string, Resource>();
   private unnamed: Resource | undefined;
@@ -442,6 +445,12 @@ export class ZipkinDecodeContext {
     // Without a timestamp, start stays 0n (absent) and end holds the duration: end - start is the
     // duration either way (the model's convention, see span.ts).
     if (f.duration > 0n) end = start + f.duration * 1000n;
+    // Zipkin's microseconds go up to 2^63; the model's nanoseconds up to 2^64 (the year 2554). Later
+    // times are refused like any other bad value rather than wrapped by the encoders.
+    if (end > MAX_TIME_NS || start > MAX_TIME_NS) throw new ZipkinDecodeError(`span ${f.spanId}: timestamp + duration is after the year 2554 (2^64 ns since 1970)`);
+    for (const e of events) {
+      if (e.timeUnixNano > MAX_TIME_NS) throw new ZipkinDecodeError(`span ${f.spanId}: annotation "${e.name}" is after the year 2554 (2^64 ns since 1970)`);
+    }
     span.startTimeUnixNano = start;
     span.endTimeUnixNano = end;
     span.debug = f.debug;

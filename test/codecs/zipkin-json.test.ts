@@ -346,6 +346,10 @@ const decodeErrors: DecodeErrorRow[] = [
   { problem: 'tag value an object', body: span('"tags":{"k":{"v":1}}'), message: 'span[0].tags.k: Expected a string but was BEGIN_OBJECT' },
   { problem: 'debug a string', body: span('"debug":"true"'), message: 'span[0].debug: Expected a boolean but was STRING' },
   { problem: 'shared a number', body: span('"shared":1'), message: 'span[0].shared: Expected a boolean but was NUMBER' },
+  // Zipkin's long microseconds reach past what 64-bit nanoseconds hold (the year 2554).
+  { problem: 'timestamp after 2554', body: span('"timestamp":18446744073709552'), message: 'span 48485a3953bb6124: timestamp + duration is after the year 2554 (2^64 ns since 1970)' },
+  { problem: 'timestamp + duration after 2554', body: span('"timestamp":18446744073709000,"duration":1000'), message: 'span 48485a3953bb6124: timestamp + duration is after the year 2554 (2^64 ns since 1970)' },
+  { problem: 'annotation after 2554', body: span('"timestamp":1,"annotations":[{"timestamp":9223372036854775807,"value":"ws"}]'), message: 'span 48485a3953bb6124: annotation "ws" is after the year 2554 (2^64 ns since 1970)' },
 ];
 
 describe('decodeZipkinV2Json: errors', () => {
