@@ -18,11 +18,12 @@
 # The ports are not the services' defaults, so that they do not clash with spanline's own (its zipkin
 # receiver listens on :9411) or a developer's; SPANLINE_<SERVICE>_PORT overrides one.
 #
-# Everything lives under the cache directory, .cache/services/ (gitignored; SPANLINE_SERVICES_DIR
-# overrides it): the Maven repository the downloads go to (m2/), and per service its installation,
-# data, `<name>.log` and `<name>.pid`. A second `up` downloads nothing and reuses instances that are
-# already running and healthy. Endpoints are written to .cache/services/env as KEY=VALUE lines, which
-# test/helpers/services.ts reads.
+# Everything lives under the cache directory .cache/services/ (gitignored), a link to one directory per
+# user that every clone shares, /var/tmp/spanline-<uid>/services (SPANLINE_SHARED_CACHE moves it;
+# SPANLINE_SERVICES_DIR uses another directory instead of the link): the Maven repository the downloads
+# go to (m2/), and per service its installation, data, `<name>.log` and `<name>.pid`. A second `up`
+# downloads nothing and reuses instances that are already running and healthy. Endpoints are written
+# to .cache/services/env as KEY=VALUE lines, which test/helpers/services.ts reads.
 #
 # Needs: bash, Java 17+, Maven (downloads from Maven Central), Node (health probes); for mariadb, Debian's
 # mariadb-server (installed with apt-get when missing, as root or with sudo); for opensearch and
@@ -30,6 +31,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# .cache/services is a link to one cache per user, so that every clone (CI runs on a fresh one) shares
+# the downloads and the running services instead of starting a second set on the same ports. It is not
+# under $HOME: the search servers run as another user, who must be able to reach their installation.
+SHARED_CACHE=${SPANLINE_SHARED_CACHE:-/var/tmp/spanline-$(id -u)/services}
+if [ -z "${SPANLINE_SERVICES_DIR:-}" ] && [ ! -e "$ROOT/.cache/services" ] && [ ! -L "$ROOT/.cache/services" ]; then
+  mkdir -p "$SHARED_CACHE" "$ROOT/.cache"
+  ln -s "$SHARED_CACHE" "$ROOT/.cache/services"
+fi
 CACHE=${SPANLINE_SERVICES_DIR:-$ROOT/.cache/services}
 M2=$CACHE/m2
 ENV_FILE=$CACHE/env
