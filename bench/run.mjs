@@ -7,6 +7,10 @@
  *        ↓ file exporter
  *   <tmp>/spans.jsonl  → read back after SIGTERM: every span of every 202 must be there exactly once
  *
+ * Store sinks (MariaDB, OpenSearch) are also counted while the load runs (lib/store-watch.mjs), and a
+ * scenario with `target: 'zipkin-server'` sends the same load to a Zipkin server writing to that store
+ * instead of the daemon (runZipkinScenario).
+ *
  * Options (see --help): --scenario, --duration, --rate, --batch, --connections, --warmup, --profile.
  * BENCH_DURATION sets the default duration. Prints one markdown row per scenario; writes the full
  * result to bench/results/<timestamp>.json. Exits 1 if any accepted span is missing (or written twice,
@@ -24,10 +28,14 @@ import { RunIds } from './lib/ids.mjs';
 import { aggregateDir, formatProfile } from './lib/cpuprofile.mjs';
 import { canPin, cpuSeconds, cpuTimes, cpuUtilization, freePort, machine, RssSampler } from './lib/proc.mjs';
 import { SCENARIOS, selectScenarios } from './lib/scenarios.mjs';
+import { watchPeaks } from './lib/watch.mjs';
 import { sink as sinkNamed } from './lib/sinks/index.mjs';
 import { buildWorkload } from './lib/workload.mjs';
 import { verify } from './lib/verify.mjs';
 import { toYaml } from './lib/yaml.mjs';
+import { StoreWatch, findPid } from './lib/store-watch.mjs';
+import { startZipkinTarget } from './lib/zipkin-server.mjs';
+import { loadavg } from 'node:os';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RESULTS = join(ROOT, 'bench/results');
@@ -121,10 +129,11 @@ function daemonConfig(sc, receiverPort, metricsPort, workDir) {
   const exporter = sinkNamed(sc.sink).exporter(workDir);
   return {
     receivers: { [receiver.id]: receiver.config },
-    processors: { batch: { send_batch_size: 8192, timeout: '200ms' } },
+    // A scenario's own processors (e.g. tail_sampling) come before batch.
+    processors: { ...sc.processors, batch: { send_batch_size: 8192, timeout: '200ms' } },
     exporters: { [exporter.id]: exporter.config },
     service: {
-      pipelines: { traces: { receivers: [receiver.id], processors: ['batch'], exporters: [exporter.id] } },
+      pipelines: { traces: { receivers: [receiver.id], processors: [...Object.keys(sc.processors ?? {}), 'batch'], exporters: [exporter.id] } },
       telemetry: { logs: { level: 'warn' }, metrics: { address: `127.0.0.1:${metricsPort}` } },
     },
   };
@@ -159,12 +168,14 @@ function startLoad(cpu) {
 }
 
 async function runScenario(sc, opts, rate, pin) {
+  if (sc.target === 'zipkin-server') return runZipkinScenario(sc, opts, rate, pin);
   const workDir = mkdtempSync(join(tmpdir(), 'spanline-bench-'));
   const [receiverPort, metricsPort] = await Promise.all([freePort(), freePort()]);
   const config = daemonConfig(sc, receiverPort, metricsPort, workDir);
   const configPath = join(workDir, 'spanline.yaml');
   const configYaml = toYaml(config);
   writeFileSync(configPath, configYaml);
+  const sink = sinkNamed(sc.sink);
   const profileDir = opts.profile ? join(workDir, 'cpuprofile') : undefined;
   if (profileDir) mkdirSync(profileDir);
 
@@ -203,9 +214,13 @@ async function runScenario(sc, opts, rate, pin) {
   });
   running.add(daemon.child);
   let load;
+  let storeWatch;
   try {
     await daemon.ready(receiverPort, metricsPort);
     const rss = new RssSampler(daemon.pid, 250);
+    const store = sink.storedCounter ? storeSide(sink, workDir) : undefined;
+    storeWatch = store?.watch;
+    const watcher = sc.watch ? watchPeaks(daemon, metricsPort, sc.watch) : undefined;
     load = startLoad(pin ? '1' : undefined);
     load.child.send({ type: 'config', config: loadConfig });
     const ready = await load.next('ready');
@@ -216,9 +231,12 @@ async function runScenario(sc, opts, rate, pin) {
     let cpuMeasureStart = cpuStart;
     let wallMeasureStart = wallStart;
     let cpusMeasureStart = cpuTimes();
+    let storeCpuMeasureStart = store?.cpu();
+    const loadavgStart = loadavg();
     const measureTimer = setTimeout(() => {
       cpuMeasureStart = cpuSeconds(daemon.pid);
       cpusMeasureStart = cpuTimes();
+      storeCpuMeasureStart = store?.cpu();
       wallMeasureStart = performance.now();
       if (probeOut) daemon.signal('SIGUSR2'); // the probe closes its warm-up phase
     }, opts.warmupS * 1000);
@@ -237,11 +255,18 @@ async function runScenario(sc, opts, rate, pin) {
     const cpuLoadEnd = cpuSeconds(daemon.pid);
     const cpusLoadEnd = cpuTimes();
     const wallLoadEnd = performance.now();
+    const storeCpuLoadEnd = store?.cpu();
+    const loadavgEnd = loadavg();
     const machineCpus = cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000);
     if (probeOut) daemon.signal('SIGUSR2'); // … and its measured phase
 
     log(`[${sc.name}] load done: ${fmtInt(loadResult.acceptedSpans)} spans accepted; waiting for the exporter queue to drain`);
-    const drain = await daemon.drained(metricsPort);
+    // A store sink's backlog (up to the batch buffer plus the sending queue) drains at the store's pace.
+    const drain = await daemon.drained(metricsPort, store ? 600_000 : undefined);
+    const storeResult = store && (await store.finish({ expected: loadResult.acceptedSpans, loadStart: wallStart, measureStart: wallMeasureStart, loadEnd: wallLoadEnd, cpuStart: storeCpuMeasureStart, cpuEnd: storeCpuLoadEnd }));
+    storeWatch = undefined;
+    if (storeResult) log(`[${sc.name}] ${storeLine(storeResult, loadResult)}`);
+    const peaks = await watcher?.stop();
     const cpuDrained = cpuSeconds(daemon.pid);
     const stop = await daemon.stop();
     rss.stop();
@@ -303,6 +328,9 @@ async function runScenario(sc, opts, rate, pin) {
       loadCpuUtilization: loadResult.loadCpuS / (opts.warmupS + loadResult.measured.elapsedS),
       machineCpus,
       verification,
+      figures: sc.figures?.(drain.metrics, peaks),
+      store: storeResult,
+      loadavg: { start: loadavgStart, end: loadavgEnd },
       probe,
       profile: profile && { files: profile.saved, totalMs: profile.totalMs, functions: profile.functions.slice(0, 100), byModule: profile.byModule.slice(0, 40), busy: profile.busy },
       ok: verification.ok && stop.code === 0 && !drain.timedOut,
@@ -322,6 +350,7 @@ async function runScenario(sc, opts, rate, pin) {
     if (receiverAccepted !== acceptedTotal) problems.push(`daemon counted ${receiverAccepted} accepted spans, load generator ${acceptedTotal}`);
     result.problems = problems;
     log(`[${sc.name}] verified ${fmtInt(verification.output.lines)} lines (${(verification.output.bytes / MB).toFixed(0)} MB) in ${verification.scanSeconds.toFixed(1)} s: ${problems.length ? problems.join('; ') : 'all accepted spans present exactly once'}`);
+    if (result.figures) log(`[${sc.name}] ${Object.entries(result.figures).map(([k, v]) => `${k} ${typeof v === 'number' && Number.isInteger(v) ? fmtInt(v) : v}`).join(', ')}`);
     if (probe?.measured) {
       const pm = probe.measured;
       const gcs = Object.entries(pm.gc).map(([k, g]) => `${k} ${g.count}× ${Math.round(g.totalMs)} ms (max ${g.maxMs.toFixed(1)})`).join(', ');
@@ -332,11 +361,212 @@ async function runScenario(sc, opts, rate, pin) {
   } catch (e) {
     daemon.kill();
     load?.child.kill('SIGKILL');
+    await storeWatch?.stop().catch(() => undefined);
     log(`[${sc.name}] daemon log (${join(workDir, 'daemon.log')}):\n${daemon.logTail()}`);
     throw e;
   } finally {
     if (!opts.keep) rmSync(workDir, { recursive: true, force: true });
     else log(`[${sc.name}] kept ${workDir}`);
+  }
+}
+
+/**
+ * Counting what reached a store sink's store, and the store server's CPU, while a run goes on
+ * (lib/store-watch.mjs). `finish` waits until everything accepted is stored or the count stops growing.
+ */
+function storeSide(sink, workDir) {
+  const watch = new StoreWatch(sink.storedCounter(workDir));
+  const pid = sink.storeProcess ? findPid(sink.storeProcess()) : undefined;
+  const cpu = () => {
+    if (pid === undefined) return undefined;
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    watch,
+    pid,
+    cpu,
+    async finish({ expected, loadStart, measureStart, loadEnd, cpuStart, cpuEnd, timeoutMs }) {
+      const settled = await watch.settle(expected, { timeoutMs });
+      await watch.stop();
+      return {
+        ...watch.summary({ loadStart, measureStart, loadEnd }),
+        expected,
+        settleMs: settled.ms,
+        stalled: settled.stalled,
+        timedOut: settled.timedOut,
+        storePid: pid,
+        // The store server's share of one core in the measured phase (it is not pinned; 2 = both CPUs).
+        storeCpuMeasured: cpuStart !== undefined && cpuEnd !== undefined ? (cpuEnd - cpuStart) / ((loadEnd - measureStart) / 1000) : undefined,
+      };
+    },
+  };
+}
+
+function storeLine(st, loadResult) {
+  return `store: ${fmtInt(st.storedSpans)} of ${fmtInt(st.expected)} accepted spans stored; measured phase: accepted ${fmtInt(loadResult.measured.acceptedSpansPerSec)}/s, stored ${fmtInt(st.measuredStoredSpansPerSec)}/s (per-interval p50 ${fmtInt(st.intervalRate.p50)}, min ${fmtInt(st.intervalRate.min)}); all stored ${st.allStoredAfterLoadS?.toFixed(1) ?? '—'} s after the load${st.stalled ? ' (the count STOPPED GROWING short of it)' : ''}; store CPU ${st.storeCpuMeasured === undefined ? '—' : `${Math.round(st.storeCpuMeasured * 100)}%`}`;
+}
+
+const STORE_HEADER = [
+  '| scenario | target | accepted spans/s | stored spans/s (measured phase) | stored spans/s (load start → all stored) | all stored after load s | stored / accepted | target CPU | store CPU | load avg (start → end) | verdict |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
+].join('\n');
+
+function storeRow(r) {
+  const st = r.store;
+  const la = r.loadavg ? `${r.loadavg.start[0].toFixed(1)} → ${r.loadavg.end[0].toFixed(1)}` : '—';
+  return `| ${r.scenario.name} | ${r.scenario.target === 'zipkin-server' ? 'Zipkin server' : 'spanline'} | ${fmtInt(r.load.measured.acceptedSpansPerSec)} | ${fmtInt(st.measuredStoredSpansPerSec)} | ${fmtInt(st.overallStoredSpansPerSec)} | ${st.allStoredAfterLoadS?.toFixed(1) ?? '—'} | ${fmtInt(st.storedSpans)} / ${fmtInt(st.expected)} | ${Math.round(r.daemon.cpuUtilizationMeasured * 100)}% | ${st.storeCpuMeasured === undefined ? '—' : `${Math.round(st.storeCpuMeasured * 100)}%`} | ${la} | ${r.ok && r.problems.length === 0 ? 'ok' : 'FAIL: ' + r.problems.join('; ')} |`;
+}
+
+/**
+ * A scenario whose target is a Zipkin server (lib/zipkin-server.mjs) writing to the sink's store instead
+ * of the daemon: the same load generator, payloads, pinning and verification; the store-side count
+ * decides when it is done, since Zipkin answers 202 before it writes and has no queue to watch.
+ */
+/**
+ * How long a Zipkin server may keep writing after the load. Its collector answers 202 before it writes
+ * and queues without bound, so a backlog can take far longer than the run to reach the store (into
+ * MySQL it writes row by row); what it has not written by then counts as missing.
+ */
+const ZIPKIN_STORE_WAIT_S = 30;
+
+async function runZipkinScenario(sc, opts, rate, pin) {
+  const workDir = mkdtempSync(join(tmpdir(), 'spanline-bench-'));
+  const sink = sinkNamed(sc.sink);
+  const ids = RunIds.random();
+  const params = { encoding: sc.encoding, batch: opts.batch, pool: opts.pool, seed: 20240611, baseTimeUs: (Date.now() - 120_000) * 1000 };
+  if (opts.profile || opts.probe) log(`[${sc.name}] --profile/--probe apply to the daemon only; the Zipkin server runs without them`);
+  const env = await sink.zipkinStorage(workDir);
+  log(`[${sc.name}] starting the Zipkin server (STORAGE_TYPE=${env.STORAGE_TYPE})${pin ? ' on CPU 0' : ''}`);
+  const target = await startZipkinTarget({ env, cpu: pin ? '0' : undefined });
+  let load;
+  let store;
+  try {
+    const loadConfig = { ...params, ids: ids.toJSON(), host: '127.0.0.1', port: target.port, mode: sc.mode, rate, connections: opts.connections, durationS: opts.durationS, warmupS: opts.warmupS, refusedBackoffMs: opts.refusedBackoffMs };
+    const rss = new RssSampler(target.pid, 250);
+    // A JVM that dies (out of heap) has no /proc entry left: its CPU is then read as of its last sample.
+    let lastCpu = 0;
+    const targetCpu = () => {
+      try {
+        const v = cpuSeconds(target.pid);
+        if (Number.isFinite(v)) lastCpu = v;
+      } catch {
+        // gone
+      }
+      return lastCpu;
+    };
+    store = storeSide(sink, workDir);
+    load = startLoad(pin ? '1' : undefined);
+    load.child.send({ type: 'config', config: loadConfig });
+    const ready = await load.next('ready');
+    log(`[${sc.name}] Zipkin pid ${target.pid} (up in ${(target.server.startupMs / 1000).toFixed(1)} s), load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`);
+
+    const cpuStart = targetCpu();
+    const wallStart = performance.now();
+    let cpuMeasureStart = cpuStart;
+    let wallMeasureStart = wallStart;
+    let cpusMeasureStart = cpuTimes();
+    let storeCpuMeasureStart = store.cpu();
+    const loadavgStart = loadavg();
+    const measureTimer = setTimeout(() => {
+      cpuMeasureStart = targetCpu();
+      cpusMeasureStart = cpuTimes();
+      storeCpuMeasureStart = store.cpu();
+      wallMeasureStart = performance.now();
+    }, opts.warmupS * 1000);
+    let lastReport = { t: 0, spans: 0 };
+    const onProgress = (m) => {
+      if (m.type !== 'progress' || m.elapsedS - lastReport.t < 5) return;
+      const rateNow = (m.acceptedSpans - lastReport.spans) / (m.elapsedS - lastReport.t);
+      log(`[${sc.name}] ${m.elapsedS.toFixed(0)} s${m.warmup ? ' (warm-up)' : ''}: ${fmtInt(m.acceptedSpans)} spans accepted, ${fmtInt(rateNow)}/s now, ${fmtInt(store.watch.last())} stored; refused ${m.refusedRequests} req, errors ${m.errorRequests + m.otherRequests}; Zipkin RSS ${Math.round(rss.peak / MB)} MB peak`);
+      lastReport = { t: m.elapsedS, spans: m.acceptedSpans };
+    };
+    load.child.on('message', onProgress);
+    load.child.send({ type: 'start' });
+    const { result: loadResult } = await load.next('done');
+    load.child.off('message', onProgress);
+    clearTimeout(measureTimer);
+    const cpuLoadEnd = targetCpu();
+    const cpusLoadEnd = cpuTimes();
+    const wallLoadEnd = performance.now();
+    const storeCpuLoadEnd = store.cpu();
+    const loadavgEnd = loadavg();
+    const machineCpus = cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000);
+
+    log(`[${sc.name}] load done: ${fmtInt(loadResult.acceptedSpans)} spans accepted; waiting up to ${ZIPKIN_STORE_WAIT_S} s for the store count to reach it or stop growing`);
+    const storeResult = await store.finish({ expected: loadResult.acceptedSpans, loadStart: wallStart, measureStart: wallMeasureStart, loadEnd: wallLoadEnd, cpuStart: storeCpuMeasureStart, cpuEnd: storeCpuLoadEnd, timeoutMs: ZIPKIN_STORE_WAIT_S * 1000 });
+    store = undefined;
+    log(`[${sc.name}] ${storeLine(storeResult, loadResult)}`);
+    const zipkinMetrics = await target.metrics().catch(() => undefined);
+    const cpuDrained = targetCpu();
+    const stop = await target.stop();
+    rss.stop();
+
+    const statuses = new Uint8Array(Buffer.from(loadResult.statuses, 'base64'));
+    delete loadResult.statuses;
+    const workload = await buildWorkload(params);
+    const verification = await verify({ statuses, params, ids, workload, sink, workDir });
+    const acceptedTotal = loadResult.acceptedSpans;
+    const collector = zipkinMetrics?.pick('zipkin_collector') ?? {};
+    const result = {
+      scenario: sc,
+      offeredRate: sc.mode === 'rate' ? rate : undefined,
+      params: { ...params, connections: opts.connections, durationS: opts.durationS, warmupS: opts.warmupS, refusedBackoffMs: opts.refusedBackoffMs, avgSpanBytes: ready.avgSpanBytes, avgRequestBytes: ready.avgRequestBytes },
+      pinned: pin ? { zipkin: '0', load: '1' } : false,
+      commands: { zipkin: target.command, load: load.command },
+      config: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, /PASS/.test(k) ? '***' : v])),
+      load: loadResult,
+      // The same fields as a daemon's, for the Zipkin server's JVM.
+      daemon: {
+        peakRssBytes: rss.peak,
+        rssSeries: rss.series,
+        cpuSeconds: cpuDrained - cpuStart,
+        cpuUsPerAcceptedSpan: acceptedTotal > 0 ? ((cpuDrained - cpuStart) / acceptedTotal) * 1e6 : undefined,
+        cpuUtilizationMeasured: (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000),
+        otherLoadOnDaemonCpu: pin && machineCpus['0'] ? machineCpus['0'].busy - (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000) : undefined,
+        drainMs: storeResult.settleMs,
+        drainTimedOut: storeResult.timedOut,
+        exit: stop,
+        metrics: collector,
+        logTail: target.logTail(20),
+      },
+      loadCpuUtilization: loadResult.loadCpuS / (opts.warmupS + loadResult.measured.elapsedS),
+      machineCpus,
+      verification,
+      store: storeResult,
+      loadavg: { start: loadavgStart, end: loadavgEnd },
+      ok: verification.ok,
+    };
+    const problems = [];
+    if (storeResult.timedOut) problems.push(`still writing ${ZIPKIN_STORE_WAIT_S} s after the load`);
+    if (/OutOfMemoryError/.test(target.logTail(200))) problems.push('the Zipkin server ran out of heap (OutOfMemoryError) and stopped');
+    if (verification.missing) problems.push(`${verification.missing} accepted spans missing`);
+    if (verification.duplicates) problems.push(`${verification.duplicates} duplicate rows`);
+    if (verification.refusedButWritten) problems.push(`${verification.refusedButWritten} spans of refused requests written`);
+    if (verification.foreign) problems.push(`${verification.foreign} unknown span ids`);
+    if (verification.output.malformed) problems.push(`${verification.output.malformed} malformed rows`);
+    if (!verification.content.ok) problems.push(`content mismatch in ${JSON.stringify(verification.content.mismatchByField)}`);
+    const dropped = Object.entries(collector).filter(([k]) => k.startsWith('zipkin_collector_spans_dropped')).reduce((a, [, v]) => a + v, 0);
+    result.problems = problems;
+    // Zipkin counts a message's spans as dropped when a storage call fails, even if part of it was
+    // written: what is in the store (above) is the verdict; the counter is reported beside it.
+    result.zipkinDroppedSpans = dropped;
+    if (dropped > 0) log(`[${sc.name}] Zipkin counted ${fmtInt(dropped)} spans dropped (its collector metric)`);
+    const other = result.daemon.otherLoadOnDaemonCpu;
+    if (other !== undefined && other > 0.1) log(`[${sc.name}] WARNING: something else used ${Math.round(other * 100)}% of the Zipkin server's CPU during the measurement`);
+    log(`[${sc.name}] verified ${fmtInt(verification.output.lines)} rows in ${verification.scanSeconds.toFixed(1)} s: ${problems.length ? problems.join('; ') : 'all accepted spans present exactly once'}`);
+    return result;
+  } catch (e) {
+    load?.child.kill('SIGKILL');
+    await store?.watch.stop().catch(() => undefined);
+    log(`[${sc.name}] Zipkin server log:\n${target.logTail(40)}`);
+    await target.stop();
+    throw e;
+  } finally {
+    if (!opts.keep) rmSync(workDir, { recursive: true, force: true });
   }
 }
 
@@ -423,6 +653,7 @@ async function main() {
     results.push(r);
     if (!r.ok || r.problems.length > 0) failed = true;
     process.stdout.write(`\n${HEADER}\n${row(r)}\n\n`);
+    if (r.store) process.stdout.write(`${STORE_HEADER}\n${storeRow(r)}\n\n`);
     headerPrinted = true;
     writeFileSync(resultFile, JSON.stringify(out, null, 2));
   }
@@ -430,6 +661,8 @@ async function main() {
   writeFileSync(resultFile, JSON.stringify(out, null, 2));
   if (headerPrinted) {
     process.stdout.write(`\n## Summary\n\n${HEADER}\n${results.filter((r) => !r.error).map(row).join('\n')}\n`);
+    const stored = results.filter((r) => !r.error && r.store);
+    if (stored.length) process.stdout.write(`\n### Into the store\n\n${STORE_HEADER}\n${stored.map(storeRow).join('\n')}\n`);
   }
   log(`full result: ${resultFile.slice(ROOT.length + 1)}`);
   return failed ? 1 : 0;

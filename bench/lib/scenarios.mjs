@@ -8,13 +8,47 @@
  *
  * Adding Thrift, proto3 or OTLP, or a MySQL/OpenSearch exporter, is a new encoding or sink and two rows.
  */
+import { TAIL_SAMPLING, TAIL_SAMPLING_WATCH, tailSamplingFigures } from './tail-sampling.mjs';
+import { REDACTION } from './redaction.mjs';
+
 export const SCENARIOS = [
   { name: 'zipkin-v2-json-max', encoding: 'zipkin-v2-json', sink: 'file', mode: 'max' },
   { name: 'zipkin-v2-json-rate', encoding: 'zipkin-v2-json', sink: 'file', mode: 'rate', rate: 'half-max' },
+  // The elasticsearch exporter into the OpenSearch test cluster (`--scenario zipkin-v2-json-opensearch`).
+  { name: 'zipkin-v2-json-opensearch-max', encoding: 'zipkin-v2-json', sink: 'opensearch', mode: 'max' },
+  // The mysql exporter into the MariaDB test server (`--scenario zipkin-v2-json-mysql`).
+  { name: 'zipkin-v2-json-mysql-max', encoding: 'zipkin-v2-json', sink: 'mysql', mode: 'max' },
+  // Issue 4's open-loop rows: the 20,000 spans/s target, which the store must keep up with.
+  { name: 'zipkin-v2-json-mysql-rate', encoding: 'zipkin-v2-json', sink: 'mysql', mode: 'rate', rate: 20_000 },
+  { name: 'zipkin-v2-json-opensearch-rate', encoding: 'zipkin-v2-json', sink: 'opensearch', mode: 'rate', rate: 20_000 },
+  // The same loads into the same stores through a Zipkin server's own collector instead of the daemon
+  // (`target: 'zipkin-server'`, lib/zipkin-server.mjs): `--scenario zipkin-server`. Side by side with
+  // spanline in one invocation: `npm run bench -- --scenario zipkin-v2-json-mysql,zipkin-server-mysql`.
+  ...['mysql', 'opensearch'].flatMap((sink) => [
+    { name: `zipkin-server-${sink}-max`, target: 'zipkin-server', encoding: 'zipkin-v2-json', sink, mode: 'max' },
+    { name: `zipkin-server-${sink}-rate`, target: 'zipkin-server', encoding: 'zipkin-v2-json', sink, mode: 'rate', rate: 20_000 },
+  ]),
   ...['zipkin-v2-proto3', 'zipkin-v1-json', 'zipkin-v1-thrift', 'otlp-http-proto', 'otlp-grpc', 'otlp-http-json'].flatMap((encoding) => [
     { name: `${encoding}-max`, encoding, sink: 'file', mode: 'max' },
     { name: `${encoding}-rate`, encoding, sink: 'file', mode: 'rate', rate: 'half-max' },
   ]),
+  // The tail_sampling processor (before batch) beside the same pipeline without it, in one invocation:
+  // `--scenario tail-sampling`. Optional keys: `processors` (added before batch), `watch` (gauges whose
+  // peak is sampled during the load), `figures(metrics, peaks)` (extra figures for the result).
+  { name: 'tail-sampling-off', encoding: 'zipkin-v2-json', sink: 'file', mode: 'max' },
+  {
+    name: 'tail-sampling-on',
+    encoding: 'zipkin-v2-json',
+    sink: 'file',
+    mode: 'max',
+    processors: { tail_sampling: TAIL_SAMPLING },
+    watch: TAIL_SAMPLING_WATCH,
+    figures: tailSamplingFigures,
+  },
+  // The redaction processor (ten value patterns, see redaction.mjs) beside the same pipeline without it:
+  // `--scenario redaction`.
+  { name: 'redaction-off', encoding: 'zipkin-v2-json', sink: 'file', mode: 'max' },
+  { name: 'redaction-on', encoding: 'zipkin-v2-json', sink: 'file', mode: 'max', processors: { redaction: REDACTION } },
 ];
 
 /** Scenarios selected by `--scenario` values: exact names, or prefixes (`zipkin-v2-json` selects both). */

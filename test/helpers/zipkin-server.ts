@@ -36,12 +36,18 @@ export interface ZipkinServerOptions {
   maxHeap?: string;
   /** The exec jar; default: the one in the test services' cache. */
   jar?: string;
+  /** Extra JVM flags, after the helper's own (a later `-XX` flag wins), e.g. to lift the C1-only JIT. */
+  jvmArgs?: string[];
+  /** Runs the JVM under `taskset -c <cpus>` (a benchmark pins it like the daemon). */
+  cpus?: string;
 }
 
 export interface ZipkinServer {
   /** `http://127.0.0.1:<port>`, no trailing slash: the API is under `/api/v2/`. */
   readonly url: string;
   readonly port: number;
+  /** The JVM's process id (`taskset` execs java, so it is the JVM's own). */
+  readonly pid: number;
   /** From spawning the JVM to `/health` UP, in ms. */
   readonly startupMs: number;
   /** What the server printed (stdout and stderr), the last {@link LOG_LIMIT} characters of it. */
@@ -131,6 +137,7 @@ async function startOnce(launch: Launch, port: number, options: ZipkinServerOpti
     ...JVM_FLAGS,
     `-Xmx${options.maxHeap ?? '256m'}`,
     ...launch.jvmArgs,
+    ...(options.jvmArgs ?? []),
     '-jar',
     launch.jar,
     '--armeria.ports[0].ip=127.0.0.1',
@@ -139,7 +146,8 @@ async function startOnce(launch: Launch, port: number, options: ZipkinServerOpti
   ];
 
   const started = Date.now();
-  const child = spawn(javaCommand(), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, commandArgs] = options.cpus === undefined ? [javaCommand(), args] : ['taskset', ['-c', options.cpus, javaCommand(), ...args]];
+  const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   const output = new BoundedText(LOG_LIMIT);
   if (launch.note !== '') output.append(`[zipkin-server helper] ${launch.note}\n`);
@@ -188,7 +196,7 @@ async function startOnce(launch: Launch, port: number, options: ZipkinServerOpti
     }
     await sleep(200);
   }
-  return { url, port, startupMs: Date.now() - started, log: () => output.text(), stop };
+  return { url, port, pid: child.pid ?? -1, startupMs: Date.now() - started, log: () => output.text(), stop };
 }
 
 async function isUp(url: string): Promise<boolean> {

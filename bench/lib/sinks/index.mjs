@@ -7,8 +7,10 @@
  * checked). To add MySQL or OpenSearch: write a module with the same three functions, add a row.
  */
 import * as file from './file.mjs';
+import * as mysql from './mysql.mjs';
+import * as opensearch from './opensearch.mjs';
 
-export const SINKS = { file };
+export const SINKS = { file, opensearch, mysql };
 
 export function sink(name) {
   const s = SINKS[name];
