@@ -17,105 +17,25 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Daemon, freePort } from '../helpers/daemon.js';
 import { PrivateOpenSearch } from '../helpers/private-opensearch.js';
 import { tempDir, writeTemp } from '../helpers/tmp.js';
+import { durablePipelineYaml, missingTraces, spanIds, TraceStream } from '../helpers/trace-stream.js';
 import { startZipkinServer, type ZipkinServer } from '../helpers/zipkin-server.js';
 
 const SPANS_PER_TRACE = 5;
-const spanIds = Array.from({ length: SPANS_PER_TRACE }, (_, i) => (i + 1).toString(16).padStart(16, '0'));
 /** Pause of each of the 4 senders between posts: at most ~40 traces a second, a few thousand in all. */
 const SEND_PAUSE_MS = 100;
 /** Ids per traceMany request: Zipkin 3.6 answers 500 once an answer passes 64 KiB (a Netty buffer limit). */
 const TRACE_MANY_CHUNK = 25;
 
-function trace(traceId: string): string {
-  const now = Date.now() * 1000;
-  return JSON.stringify(
-    spanIds.map((id, i) => ({
-      traceId,
-      id,
-      ...(i > 0 ? { parentId: spanIds[0] } : {}),
-      kind: i === 0 ? 'SERVER' : 'CLIENT',
-      name: `op-${i}`,
-      timestamp: now + i,
-      duration: 1000 + i,
-      localEndpoint: { serviceName: 'faults-frontend' },
-      ...(i > 0 ? { remoteEndpoint: { serviceName: 'faults-backend' } } : {}),
-      tags: { phase: 'x' },
-    })),
-  );
-}
-
 function config(port: number, node: PrivateOpenSearch, index: string, storage: string): string {
-  return `
-receivers:
-  zipkin:
-    endpoint: 127.0.0.1:${port}
-processors:
-  batch:
-    timeout: 20ms
-exporters:
-  elasticsearch:
-    endpoints: [${node.url}]
-    index: ${index}
-    index_shards: 1
-    index_replicas: 0
-    dependencies:
-      enabled: false
-    sending_queue:
-      storage: ${storage}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0s
-    timeout: 5s
-service:
-  telemetry:
-    metrics:
-      enabled: false
-  pipelines:
-    traces:
-      receivers: [zipkin]
-      processors: [batch]
-      exporters: [elasticsearch]
-`;
-}
-
-/** Posts traces from a few concurrent senders until stopped; records the trace ids answered 202. */
-class Stream {
-  readonly acknowledged: string[] = [];
-  private running = true;
-  private readonly senders: Promise<void>[];
-
-  constructor(port: () => number) {
-    this.senders = Array.from({ length: 4 }, async () => {
-      while (this.running) {
-        const traceId = randomBytes(16).toString('hex');
-        try {
-          const res = await fetch(`http://127.0.0.1:${port()}/api/v2/spans`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: trace(traceId),
-          });
-          if (res.status === 202) this.acknowledged.push(traceId);
-        } catch {
-          // The daemon is being restarted.
-        }
-        await new Promise((r) => setTimeout(r, SEND_PAUSE_MS));
-      }
-    });
-  }
-
-  async until(count: number): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (this.acknowledged.length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.acknowledged.length} of ${count} traces acknowledged`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.senders);
-  }
+  const settings = `
+endpoints: [${node.url}]
+index: ${index}
+index_shards: 1
+index_replicas: 0
+dependencies:
+  enabled: false
+timeout: 5s`;
+  return durablePipelineYaml({ port, exporter: 'elasticsearch', settings, storage, retry: { initial: '100ms', max: '500ms' } });
 }
 
 async function search(node: PrivateOpenSearch, method: string, path: string, body?: unknown): Promise<any> {
@@ -142,14 +62,8 @@ async function storedTraces(node: PrivateOpenSearch, index: string): Promise<Map
 }
 
 /** The acknowledged trace ids not (fully) stored once the deadline passes; [] as soon as all are. */
-async function missingAfter(node: PrivateOpenSearch, index: string, ids: string[], timeoutMs = 60_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const stored = await storedTraces(node, index).catch(() => new Map<string, number>());
-    const missing = ids.filter((id) => stored.get(id) !== SPANS_PER_TRACE);
-    if (missing.length === 0 || Date.now() > deadline) return missing;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function missingAfter(node: PrivateOpenSearch, index: string, ids: string[]): Promise<string[]> {
+  return missingTraces(ids, SPANS_PER_TRACE, () => storedTraces(node, index));
 }
 
 let node: PrivateOpenSearch | undefined;
@@ -182,7 +96,12 @@ describe('elasticsearch exporter through faults', () => {
     // 1. The node is down when the daemon starts: spans are acknowledged (they are on disk) and wait;
     //    the templates are installed once it is up, before the first write.
     let daemon = await start();
-    const stream = new Stream(() => port);
+    const stream = new TraceStream({
+      port: () => port,
+      trace: { spans: SPANS_PER_TRACE, service: 'faults-frontend', remoteService: 'faults-backend' },
+      senders: 4,
+      pauseMs: SEND_PAUSE_MS,
+    });
     await stream.until(20);
     await node.start();
     const phase1 = [...stream.acknowledged];
@@ -242,7 +161,7 @@ describe('elasticsearch exporter through faults', () => {
         for (const s of spans) returned.set(s.traceId, [...(returned.get(s.traceId) ?? []), s.id]);
       }
     }
-    const wrong = all.filter((id) => JSON.stringify(returned.get(id)?.sort()) !== JSON.stringify(spanIds));
+    const wrong = all.filter((id) => JSON.stringify(returned.get(id)?.sort()) !== JSON.stringify(spanIds(SPANS_PER_TRACE)));
     expect(wrong.map((id) => `${id}: ${JSON.stringify(returned.get(id))}`), 'traces Zipkin does not return with each span once').toEqual([]);
     console.log(`elasticsearch faults: ${all.length} traces acknowledged; node start-ups ${node.startupsMs.join(', ')} ms; Zipkin start-up ${zipkin.startupMs} ms`);
   }, 240_000);

@@ -8,107 +8,27 @@
  * recovery, every trace the daemon acknowledged (202) is in the database, and Zipkin's API returns each of
  * its spans exactly once.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Daemon, freePort } from '../helpers/daemon.js';
 import { PrivateMariaDb } from '../helpers/private-mariadb.js';
 import { tempDir, writeTemp } from '../helpers/tmp.js';
+import { durablePipelineYaml, missingTraces, spanIds, TraceStream } from '../helpers/trace-stream.js';
 import { startZipkinServer, type ZipkinServer } from '../helpers/zipkin-server.js';
 
 const SPANS_PER_TRACE = 5;
-const spanIds = Array.from({ length: SPANS_PER_TRACE }, (_, i) => (i + 1).toString(16).padStart(16, '0'));
-
-function trace(traceId: string): string {
-  const now = Date.now() * 1000;
-  return JSON.stringify(
-    spanIds.map((id, i) => ({
-      traceId,
-      id,
-      ...(i > 0 ? { parentId: spanIds[0] } : {}),
-      kind: i === 0 ? 'SERVER' : 'CLIENT',
-      name: `op-${i}`,
-      timestamp: now + i,
-      duration: 1000 + i,
-      localEndpoint: { serviceName: 'faults-frontend' },
-      ...(i > 0 ? { remoteEndpoint: { serviceName: 'faults-backend' } } : {}),
-      tags: { phase: 'x' },
-    })),
-  );
-}
 
 function config(port: number, db: PrivateMariaDb, storage: string): string {
-  return `
-receivers:
-  zipkin:
-    endpoint: 127.0.0.1:${port}
-processors:
-  batch:
-    timeout: 20ms
-exporters:
-  mysql:
-    host: 127.0.0.1
-    port: ${db.port}
-    user: ${db.user}
-    password: ${db.password}
-    database: ${db.database}
-    connect_timeout: 2s
-    dependencies:
-      enabled: false
-    sending_queue:
-      storage: ${storage}
-    retry_on_failure:
-      initial_interval: 100ms
-      max_interval: 500ms
-      max_elapsed_time: 0s
-    timeout: 5s
-service:
-  telemetry:
-    metrics:
-      enabled: false
-  pipelines:
-    traces:
-      receivers: [zipkin]
-      processors: [batch]
-      exporters: [mysql]
-`;
-}
-
-/** Posts traces from a few concurrent senders until stopped; records the trace ids answered 202. */
-class Stream {
-  readonly acknowledged: string[] = [];
-  private running = true;
-  private readonly senders: Promise<void>[];
-
-  constructor(port: () => number) {
-    this.senders = Array.from({ length: 4 }, async () => {
-      while (this.running) {
-        const traceId = randomBytes(16).toString('hex');
-        try {
-          const res = await fetch(`http://127.0.0.1:${port()}/api/v2/spans`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: trace(traceId),
-          });
-          if (res.status === 202) this.acknowledged.push(traceId);
-        } catch {
-          await new Promise((r) => setTimeout(r, 50)); // the daemon is being restarted
-        }
-      }
-    });
-  }
-
-  async until(count: number): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (this.acknowledged.length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.acknowledged.length} of ${count} traces acknowledged`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.senders);
-  }
+  const settings = `
+host: 127.0.0.1
+port: ${db.port}
+user: ${db.user}
+password: ${db.password}
+database: ${db.database}
+connect_timeout: 2s
+dependencies:
+  enabled: false
+timeout: 5s`;
+  return durablePipelineYaml({ port, exporter: 'mysql', settings, storage, retry: { initial: '100ms', max: '500ms' } });
 }
 
 /** Trace ids (lower 64 bits, signed, as Zipkin stores them) whose spans are all stored. */
@@ -122,14 +42,8 @@ function storedTraces(db: PrivateMariaDb): Map<string, number> {
   return map;
 }
 
-async function allStored(db: PrivateMariaDb, ids: string[], timeoutMs = 60_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const stored = storedTraces(db);
-    const missing = ids.filter((id) => stored.get(id) !== SPANS_PER_TRACE);
-    if (missing.length === 0 || Date.now() > deadline) return missing;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function allStored(db: PrivateMariaDb, ids: string[]): Promise<string[]> {
+  return missingTraces(ids, SPANS_PER_TRACE, async () => storedTraces(db));
 }
 
 let db: PrivateMariaDb | undefined;
@@ -154,7 +68,7 @@ describe('mysql exporter through faults', () => {
 
     // 1. The database is down when the daemon starts: spans are acknowledged (they are on disk) and wait.
     let daemon = await start();
-    const stream = new Stream(() => port);
+    const stream = new TraceStream({ port: () => port, trace: { spans: SPANS_PER_TRACE, service: 'faults-frontend', remoteService: 'faults-backend' }, senders: 4 });
     await stream.until(20);
     await db.start();
     const phase1 = [...stream.acknowledged];
@@ -189,7 +103,7 @@ describe('mysql exporter through faults', () => {
       const res = await fetch(`${zipkin.url}/api/v2/trace/${id}`);
       expect(res.status, `trace ${id}`).toBe(200);
       const spans = (await res.json()) as { id: string }[];
-      expect(spans.map((s) => s.id).sort(), `trace ${id}`).toEqual(spanIds);
+      expect(spans.map((s) => s.id).sort(), `trace ${id}`).toEqual(spanIds(SPANS_PER_TRACE));
     }
   }, 240_000);
 });

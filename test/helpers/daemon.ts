@@ -3,8 +3,9 @@
  * first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const CLI = resolve('dist/cli.js');
 
@@ -62,6 +63,16 @@ export class Daemon {
       await new Promise((r) => setTimeout(r, 20));
     }
     return d;
+  }
+
+  /**
+   * Writes `yaml` to `dir`/spanline.yaml and starts the daemon on it with `dir` as working directory, so
+   * that relative paths in the YAML land in `dir`.
+   */
+  static startWithYaml(yaml: string, dir: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Daemon> {
+    const path = join(dir, 'spanline.yaml');
+    writeFileSync(path, yaml);
+    return Daemon.start(['--config', path], { ...opts, cwd: dir });
   }
 
   /** Sends a signal and waits for the exit code. */

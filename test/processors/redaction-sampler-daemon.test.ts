@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Daemon, freePort } from '../helpers/daemon.js';
-import { tempDir, writeTemp } from '../helpers/tmp.js';
+import { sampleValue, scrapeMetrics } from '../helpers/metrics.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let daemons: Daemon[] = [];
 afterEach(async () => {
@@ -37,8 +38,7 @@ describe('redaction and probabilistic_sampler in a running daemon', () => {
     const dir = tempDir();
     const [zipkin, metrics] = [await freePort(), await freePort()];
     const out = join(dir, 'spans.jsonl');
-    const cfg = writeTemp(
-      'spanline.yaml',
+    const d = await Daemon.startWithYaml(
       `
 receivers:
   zipkin:
@@ -68,7 +68,6 @@ service:
 `,
       dir,
     );
-    const d = await Daemon.start(['--config', cfg], { cwd: dir });
     daemons.push(d);
 
     const hostile = 'a'.repeat(30_000) + '!';
@@ -97,7 +96,7 @@ service:
     });
     expect(res.status).toBe(202);
     expect(performance.now() - started).toBeLessThan(2_000);
-    const scraped = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
+    const scraped = await scrapeMetrics(metrics);
     expect(await d.stop('SIGTERM')).toBe(0);
 
     const spans = readFileSync(out, 'utf8')
@@ -117,7 +116,7 @@ service:
     expect(spans[2].debug).toBe(true);
     expect(spans[3].tags).toEqual({ 'redaction.redacted.count': '1' });
     expect(readFileSync(out, 'utf8')).not.toMatch(/4111111111111111|4012888888881881|ann@example\.com|hunter2/);
-    expect(scraped).toMatch(/spanline_processor_dropped_spans_total\{[^}]*processor="probabilistic_sampler"[^}]*reason="sampled_out"[^}]*\} 2/);
-    expect(scraped).toMatch(/spanline_processor_dropped_spans_total\{[^}]*reason="sampling_priority"[^}]*\} 1/);
+    expect(sampleValue(scraped, 'spanline_processor_dropped_spans_total', { processor: 'probabilistic_sampler', reason: 'sampled_out' })).toBe(2);
+    expect(sampleValue(scraped, 'spanline_processor_dropped_spans_total', { reason: 'sampling_priority' })).toBe(1);
   });
 });

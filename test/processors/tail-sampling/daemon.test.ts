@@ -6,7 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Daemon, freePort } from '../../helpers/daemon.js';
-import { tempDir, writeTemp } from '../../helpers/tmp.js';
+import { sampleValue, scrapeMetrics } from '../../helpers/metrics.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let daemons: Daemon[] = [];
 afterEach(async () => {
@@ -78,21 +80,12 @@ function output(path: string): Map<string, string[]> {
   return byTrace;
 }
 
-async function waitFor(check: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const t0 = Date.now();
-  while (!check()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('tail_sampling in the daemon', () => {
   it('decides traces whose spans came through two receivers, follows decisions for late spans, decides the rest on SIGTERM', async () => {
     const dir = tempDir();
     const [zipkin, otlp, metrics] = [await freePort(), await freePort(), await freePort()];
     const out = join(dir, 'out', 'spans.jsonl');
-    const cfg = writeTemp(
-      'spanline.yaml',
+    const d = await Daemon.startWithYaml(
       `
 receivers:
   zipkin:
@@ -134,7 +127,6 @@ service:
 `,
       dir,
     );
-    const d = await Daemon.start(['--config', cfg], { cwd: dir });
     daemons.push(d);
     const zipkinUrl = `http://127.0.0.1:${zipkin}/api/v2/spans`;
     const otlpUrl = `http://127.0.0.1:${otlp}/v1/traces`;
@@ -148,7 +140,7 @@ service:
     await post(otlpUrl, otlpBody([{ t: 1, id: 0x11, parent: 0x10, error: true }, { t: 2, id: 0x21, parent: 0x20 }]));
     await post(zipkinUrl, [zipkinSpan(3, 0x30)]);
 
-    await waitFor(() => output(out).size >= 2);
+    await waitFor(() => output(out).size >= 2, 8_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(output(out)).toEqual(
       new Map([
@@ -160,15 +152,14 @@ service:
     // late spans follow their trace's decision, whichever receiver they come through
     await post(zipkinUrl, [zipkinSpan(1, 0x12, {}, 0x10), zipkinSpan(2, 0x22, {}, 0x20)]);
     await post(otlpUrl, otlpBody([{ t: 3, id: 0x32, parent: 0x30 }, { t: 4, id: 0x41, parent: 0x40 }]));
-    await waitFor(() => (output(out).get(trace(3)) ?? []).length === 3 && (output(out).get(trace(1)) ?? []).length === 3);
+    await waitFor(() => (output(out).get(trace(3)) ?? []).length === 3 && (output(out).get(trace(1)) ?? []).length === 3, 8_000);
 
-    const text = await (await fetch(`http://127.0.0.1:${metrics}/metrics`)).text();
-    const sample = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
-    expect(sample(/spanline_tail_sampling_late_spans_total\{[^}]*decision="sampled"[^}]*\} (\d+)/)).toBe(2);
-    expect(sample(/spanline_tail_sampling_late_spans_total\{[^}]*decision="not_sampled"[^}]*\} (\d+)/)).toBe(2);
-    expect(sample(/spanline_tail_sampling_traces_decided_total\{[^}]*decision="dropped"[^}]*\} (\d+)/)).toBe(1);
-    expect(sample(/spanline_processor_dropped_spans_total\{[^}]*reason="not_sampled"[^}]*\} (\d+)/)).toBe(4);
-    expect(sample(/spanline_processor_dropped_spans_total\{[^}]*reason="drop_policy"[^}]*\} (\d+)/)).toBe(1);
+    const text = await scrapeMetrics(metrics);
+    expect(sampleValue(text, 'spanline_tail_sampling_late_spans_total', { decision: 'sampled' })).toBe(2);
+    expect(sampleValue(text, 'spanline_tail_sampling_late_spans_total', { decision: 'not_sampled' })).toBe(2);
+    expect(sampleValue(text, 'spanline_tail_sampling_traces_decided_total', { decision: 'dropped' })).toBe(1);
+    expect(sampleValue(text, 'spanline_processor_dropped_spans_total', { reason: 'not_sampled' })).toBe(4);
+    expect(sampleValue(text, 'spanline_processor_dropped_spans_total', { reason: 'drop_policy' })).toBe(1);
 
     // 5: an error arriving just before SIGTERM is decided at shutdown and written before exit
     await post(zipkinUrl, [zipkinSpan(5, 0x50, { error: 'late failure' })]);
