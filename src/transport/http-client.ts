@@ -1,7 +1,8 @@
 /**
- * The HTTP client of the exporters that POST to a backend (`zipkin`, `otlphttp`): one keep-alive agent
- * per exporter, TLS from the `tls` config (tls.ts), and an answer read into memory up to a limit.
- * Classifying the answer is the exporter's business.
+ * The HTTP client of the exporters that talk to a backend over HTTP (`zipkin` and `otlphttp` POST to
+ * one URL through HttpPostClient; `elasticsearch` builds its REST calls on `keepAliveAgent` and
+ * `sendRequest`): one keep-alive agent per exporter, TLS from the `tls` config (tls.ts), and an answer
+ * read into memory up to a limit. Classifying the answer is the exporter's business.
  *
  * Uses node:http(s) rather than fetch: fetch (undici) takes CA, client certificate and verification
  * options only through an undici dispatcher, which Node does not expose.
@@ -10,7 +11,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, t
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { loadTlsFiles, type TlsClientConfig } from './tls.js';
 
-/** An answer to a POST: its body is cut at the client's `maxBodyBytes` (the rest is read and dropped). */
+/** An answer to a request: its body is cut at the caller's byte limit (the rest is read and dropped). */
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
@@ -32,39 +33,15 @@ export class HttpPostClient {
 
   /** Reads the TLS files and makes the agent; call before the first `post`. */
   async start(): Promise<void> {
-    if (this.https) {
-      const files = await loadTlsFiles(this.tls);
-      this.agent = new HttpsAgent({ keepAlive: true, ca: files.ca, cert: files.cert, key: files.key, rejectUnauthorized: !this.tls.insecure_skip_verify });
-    } else {
-      this.agent = new HttpAgent({ keepAlive: true });
-    }
+    this.agent = await keepAliveAgent(this.https, this.tls);
   }
 
   /**
-   * POSTs `body` with `headers` (and its content-length). Rejects when the connection fails, `signal`
-   * aborts (an error named AbortError), or the answer ends early; any status resolves.
+   * POSTs `body` with `headers` (and its content-length). Rejects as `sendRequest` does; any status
+   * resolves.
    */
   post(body: Uint8Array, headers: OutgoingHttpHeaders, signal: AbortSignal): Promise<HttpAnswer> {
-    const limit = this.maxBodyBytes;
-    const options = { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent: this.agent, signal };
-    return new Promise((resolve, reject) => {
-      const req = (this.https ? httpsRequest : httpRequest)(this.url, options, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (size < limit) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, limit) }));
-        res.on('error', reject);
-        // A connection closed mid-answer does not always emit 'error'.
-        res.on('close', () => {
-          if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
-        });
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+    return sendRequest(this.url, { method: 'POST', headers: { ...headers, 'content-length': body.length }, agent: this.agent, signal }, body, this.maxBodyBytes);
   }
 
   /** Closes the agent's connections. */
@@ -72,6 +49,47 @@ export class HttpPostClient {
     this.agent?.destroy();
     this.agent = undefined;
   }
+}
+
+/** A keep-alive agent: for https, with the CA, client certificate and verification of `tls`. */
+export async function keepAliveAgent(https: boolean, tls: TlsClientConfig): Promise<HttpAgent | HttpsAgent> {
+  if (!https) return new HttpAgent({ keepAlive: true });
+  const files = await loadTlsFiles(tls);
+  return new HttpsAgent({ keepAlive: true, ca: files.ca, cert: files.cert, key: files.key, rejectUnauthorized: !tls.insecure_skip_verify });
+}
+
+export interface RequestOptions {
+  method: string;
+  /** Sent as given: a caller with a body sets its content-length. */
+  headers: OutgoingHttpHeaders;
+  agent: HttpAgent | HttpsAgent | undefined;
+  signal: AbortSignal;
+}
+
+/**
+ * Sends one request over http or https (by `url`'s protocol) and reads the answer, keeping `maxBodyBytes`
+ * of its body. Rejects when the connection fails, `signal` aborts (an error named AbortError), or the
+ * answer ends early; any status resolves.
+ */
+export function sendRequest(url: URL, options: RequestOptions, body: Uint8Array | undefined, maxBodyBytes: number): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (size < maxBodyBytes) chunks.push(chunk);
+        size += chunk.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, maxBodyBytes) }));
+      res.on('error', reject);
+      // A connection closed mid-answer does not always emit 'error'.
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /**

@@ -8,15 +8,12 @@
  * Several endpoints are used in turn, one per request; a request whose connection fails moves on to the
  * next endpoint once before the error is the caller's (whose outcome is then retryable).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { loadTlsFiles, type TlsClientConfig } from '../../transport/tls.js';
+import type { Agent as HttpAgent, OutgoingHttpHeaders } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { keepAliveAgent, sendRequest, type HttpAnswer } from '../../transport/http-client.js';
+import type { TlsClientConfig } from '../../transport/tls.js';
 
-export interface SearchAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
+export type SearchAnswer = HttpAnswer;
 
 export interface Credentials {
   username?: string;
@@ -54,12 +51,7 @@ export class SearchClient {
 
   /** Reads the TLS files and makes the agent; call before the first request. */
   async start(): Promise<void> {
-    if (this.https) {
-      const files = await loadTlsFiles(this.tls);
-      this.agent = new HttpsAgent({ keepAlive: true, ca: files.ca, cert: files.cert, key: files.key, rejectUnauthorized: !this.tls.insecure_skip_verify });
-    } else {
-      this.agent = new HttpAgent({ keepAlive: true });
-    }
+    this.agent = await keepAliveAgent(this.https, this.tls);
   }
 
   /**
@@ -91,24 +83,7 @@ export class SearchClient {
       headers['content-length'] = payload.length;
     }
     if (this.auth !== undefined) headers.authorization = this.auth;
-    const limit = this.maxAnswerBytes;
-    return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: this.agent, signal }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (size < limit) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).subarray(0, limit) }));
-        res.on('error', reject);
-        res.on('close', () => {
-          if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
-        });
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return sendRequest(url, { method, headers, agent: this.agent, signal }, payload, this.maxAnswerBytes);
   }
 
   close(): void {
