@@ -18,6 +18,12 @@ function binary(...names: string[]): string {
   throw new Error(`${names[0]} not found: run bash scripts/test-services.sh up mariadb, which installs it`);
 }
 
+/** Servers still running when the test process exits are killed, so a failed test leaves none behind. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export class PrivateMariaDb {
   private child: ChildProcess | undefined;
   private log = '';
@@ -65,6 +71,8 @@ export class PrivateMariaDb {
     child.stdout!.on('data', (d) => (this.log += d));
     child.stderr!.on('data', (d) => (this.log += d));
     this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`mariadbd exited with ${child.exitCode}:\n${this.log.slice(-3000)}`);
