@@ -86,6 +86,7 @@ describe('batch processor: config', () => {
       send_batch_max_size: 0,
       timeout: 200,
       max_buffered_spans: 100_000,
+      max_buffered_bytes: 128 * 1024 * 1024,
       wait_for_result: false,
     });
     expect(configOf({ timeout: '1s' }).timeout).toBe(1000);
@@ -236,6 +237,25 @@ describe('batch processor', () => {
     await advance(10_000);
     expect(next.acceptedIds()).toEqual(['a0', 'a1', 'b0', 'b1', 'd0']);
     await expect(batcher.consume(spans('c', 2))).resolves.toBeUndefined();
+  });
+
+  it('is bounded in bytes as well: large spans are refused before the span bound is reached', async () => {
+    const next = new FakeDownstream();
+    next.always = new RefusedError('down', true, 0);
+    const { batcher } = setup({ send_batch_size: 2, max_buffered_spans: 1000, max_buffered_bytes: '64KiB', timeout: '10s' }, next);
+    const big = (tag: string) => spans(tag, 2).map((sp) => ((sp.attributes.blob = 'x'.repeat(12_000)), sp));
+    await batcher.consume(big('a')); // ~25 KB, cut and being retried
+    await batcher.consume(big('b')); // ~50 KB held
+    const refusal = await batcher.consume(big('c')).catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ retryable: true, reason: 'batch_buffer_full' });
+    expect((refusal as RefusedError).message).toMatch(/buffer is full \(\d+\/65536 bytes\)/);
+    expect(batcher.bufferedSpans).toBe(4);
+    await expect(batcher.consume(spans('d', 1))).resolves.toBeUndefined(); // a small span still fits
+
+    next.always = undefined;
+    await advance(10_000);
+    expect(next.acceptedIds()).toEqual(['a0', 'a1', 'b0', 'b1', 'd0']);
+    await expect(batcher.consume(big('c'))).resolves.toBeUndefined(); // room again once sent
   });
 
   it('drops a batch refused permanently, counting it with reason downstream_permanent, and goes on', async () => {

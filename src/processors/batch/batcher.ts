@@ -13,6 +13,7 @@
 import type { Logger } from 'pino';
 import { isRefused, RefusedError, type SpanConsumer } from '../../component/types.js';
 import type { Span, SpanBatch } from '../../model/span.js';
+import { estimateBatchBytes } from '../../model/span-size.js';
 import type { BatchConfig } from './config.js';
 
 const FIRST_RETRY_MS = 100;
@@ -50,12 +51,15 @@ interface Part {
   readonly from: number;
   readonly to: number;
   readonly receipt: Receipt | undefined;
+  /** Estimated heap of these spans (a split part gets its share by span count). */
+  readonly bytes: number;
 }
 
 /** A batch cut from the buffer. Kept as parts until sent, so that a failed sender's spans can be withdrawn. */
 interface CutBatch {
   parts: Part[];
   count: number;
+  bytes: number;
 }
 
 export interface BatcherContext {
@@ -76,6 +80,8 @@ export class SpanBatcher implements SpanConsumer {
   private readonly ready = new Fifo<CutBatch>();
   /** Spans being filled, ready and being sent: what `max_buffered_spans` bounds. */
   private held = 0;
+  /** The estimated heap of the spans held: what `max_buffered_bytes` bounds. */
+  private heldBytes = 0;
   private sending = false;
   private sender: Promise<void> = Promise.resolve();
   /** The current backoff while downstream refuses; 0 while it accepts. */
@@ -107,13 +113,19 @@ export class SpanBatcher implements SpanConsumer {
    */
   admit(): RefusedError | undefined {
     if (!this.accepting) return new RefusedError('batch processor is shutting down', true, BUFFER_FULL_RETRY_MS, 'shutting_down');
-    if (this.held === 0 || this.held < this.cfg.max_buffered_spans) return undefined;
+    if (this.held === 0 || (this.held < this.cfg.max_buffered_spans && this.heldBytes < this.cfg.max_buffered_bytes)) return undefined;
     return new RefusedError(
-      `batch processor buffer is full (${this.held}/${this.cfg.max_buffered_spans} spans)`,
+      `batch processor buffer is full (${this.fullness()})`,
       true,
       this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
       'batch_buffer_full',
     );
+  }
+
+  /** Which bound a batch of `incoming` spans hits, for the refusal's message. */
+  private fullness(incoming = 0): string {
+    if (this.held + incoming > this.cfg.max_buffered_spans || this.held >= this.cfg.max_buffered_spans) return `${this.held}/${this.cfg.max_buffered_spans} spans`;
+    return `${this.heldBytes}/${this.cfg.max_buffered_bytes} bytes`;
   }
 
   /**
@@ -124,10 +136,11 @@ export class SpanBatcher implements SpanConsumer {
     if (!this.accepting) throw new RefusedError('batch processor is shutting down', true, BUFFER_FULL_RETRY_MS, 'shutting_down');
     const n = batch.length;
     if (n === 0) return;
+    const bytes = estimateBatchBytes(batch);
     // An empty buffer takes any batch, so that one larger than the bound is not refused forever.
-    if (this.held > 0 && this.held + n > this.cfg.max_buffered_spans) {
+    if (this.held > 0 && (this.held + n > this.cfg.max_buffered_spans || this.heldBytes + bytes > this.cfg.max_buffered_bytes)) {
       throw new RefusedError(
-        `batch processor buffer is full (${this.held}/${this.cfg.max_buffered_spans} spans)`,
+        `batch processor buffer is full (${this.fullness(n)})`,
         true,
         this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
         'batch_buffer_full',
@@ -139,9 +152,10 @@ export class SpanBatcher implements SpanConsumer {
           receipt = new Receipt(n, resolve, reject);
         })
       : undefined;
-    this.filling.push({ spans: batch, from: 0, to: n, receipt });
+    this.filling.push({ spans: batch, from: 0, to: n, receipt, bytes });
     this.fillingCount += n;
     this.held += n;
+    this.heldBytes += bytes;
     this.cutFull();
     return result;
   }
@@ -170,6 +184,7 @@ export class SpanBatcher implements SpanConsumer {
     // settled by its own attempt.
     for (const b of this.ready.takeAll()) {
       this.held -= b.count;
+      this.heldBytes -= b.bytes;
       this.abandon(b);
     }
   }
@@ -198,23 +213,27 @@ export class SpanBatcher implements SpanConsumer {
   private cut(count: number): void {
     const parts: Part[] = [];
     let need = count;
+    let bytes = 0;
     let i = 0;
     while (need > 0) {
       const p = this.filling[i];
       const size = p.to - p.from;
       if (size <= need) {
         parts.push(p);
+        bytes += p.bytes;
         need -= size;
         i++;
       } else {
-        parts.push({ spans: p.spans, from: p.from, to: p.from + need, receipt: p.receipt });
-        this.filling[i] = { spans: p.spans, from: p.from + need, to: p.to, receipt: p.receipt };
+        const share = Math.round((p.bytes * need) / size);
+        parts.push({ spans: p.spans, from: p.from, to: p.from + need, receipt: p.receipt, bytes: share });
+        this.filling[i] = { spans: p.spans, from: p.from + need, to: p.to, receipt: p.receipt, bytes: p.bytes - share };
+        bytes += share;
         need = 0;
       }
     }
     this.filling.splice(0, i);
     this.fillingCount -= count;
-    this.ready.push({ parts, count });
+    this.ready.push({ parts, count, bytes });
   }
 
   private startTimer(): void {
@@ -243,6 +262,7 @@ export class SpanBatcher implements SpanConsumer {
       for (let b = this.ready.shift(); b !== undefined; b = this.ready.shift()) {
         await this.deliver(b);
         this.held -= b.count;
+        this.heldBytes -= b.bytes;
       }
     } finally {
       this.sending = false;
@@ -303,12 +323,16 @@ export class SpanBatcher implements SpanConsumer {
     for (const r of this.ready.takeAll()) {
       const parts = r.parts.filter(keep);
       const count = countOf(parts);
+      const bytes = bytesOf(parts);
       this.held -= r.count - count;
-      if (count > 0) this.ready.push({ parts, count });
+      this.heldBytes -= r.bytes - bytes;
+      if (count > 0) this.ready.push({ parts, count, bytes });
     }
+    const fillingBytes = bytesOf(this.filling);
     this.filling = this.filling.filter(keep);
     const fillingCount = countOf(this.filling);
     this.held -= this.fillingCount - fillingCount;
+    this.heldBytes -= fillingBytes - bytesOf(this.filling);
     this.fillingCount = fillingCount;
     if (fillingCount === 0) this.clearTimer();
   }
@@ -361,6 +385,12 @@ class Fifo<T> {
 function countOf(parts: readonly Part[]): number {
   let n = 0;
   for (const p of parts) n += p.to - p.from;
+  return n;
+}
+
+function bytesOf(parts: readonly Part[]): number {
+  let n = 0;
+  for (const p of parts) n += p.bytes;
   return n;
 }
 

@@ -20,6 +20,10 @@ export const batchConfig = s.object({
     .range(1)
     .default(100_000)
     .describe('Spans held at most, including batches waiting for a downstream retry; beyond it senders are refused with a retryable error.'),
+  max_buffered_bytes: s
+    .byteSize()
+    .default(128 * 1024 * 1024)
+    .describe('Memory the held spans may take at most (an estimate, as the sending queue\'s `queue_bytes`); beyond it senders are refused with a retryable error.'),
   wait_for_result: s
     .boolean()
     .default(false)
