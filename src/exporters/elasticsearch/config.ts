@@ -45,6 +45,10 @@ export const elasticsearchConfig = s.object({
     .range(1, 10_000_000)
     .default(20_000)
     .describe('Most (day, key, value) entries remembered for that (`AUTOCOMPLETE_CARDINALITY`); the oldest are forgotten first.'),
+  bulk_max_bytes: s
+    .byteSize()
+    .default(5 * 1024 * 1024)
+    .describe('Documents per `_bulk` request at most this many bytes (a single larger document goes alone): a batch is sent in as many requests as needed, below the cluster\'s `http.max_content_length` (100 MiB by default, 413 beyond).'),
   pipeline: s.string().nonEmpty().optional().describe('Ingest pipeline of every `_bulk` request (`ES_PIPELINE`).'),
   username: s.string().optional().describe('Basic authentication user (`ES_USERNAME`); needs `password`.'),
   password: s.string().optional().describe('Basic authentication password (`ES_PASSWORD`).'),
@@ -91,6 +95,8 @@ export function validateElasticsearchConfig(cfg: ElasticsearchConfig): { path: P
     problems.push({ path: ['api_key'], message: 'set either api_key or username/password, not both' });
   }
   const tls = cfg.tls;
+  // The shared TLS keys include gRPC's `insecure`, which means nothing to a REST client: refused rather than ignored.
+  if (tls.insecure) problems.push({ path: ['tls', 'insecure'], message: 'is gRPC only: use an http:// endpoint for plaintext' });
   const usesTls = tls.insecure_skip_verify || tls.ca_file !== undefined || tls.cert_file !== undefined;
   if (usesTls && cfg.endpoints.some((e) => e.startsWith('http:'))) problems.push({ path: ['tls'], message: 'TLS options need https:// endpoints' });
   return problems;

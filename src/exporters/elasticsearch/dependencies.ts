@@ -28,8 +28,10 @@ const REQUEST_TIMEOUT_MS = 60_000;
 /** Spans read per scroll page. */
 const PAGE_SIZE = 2000;
 /** Days remembered between runs; more (spans spread over years) are not linked again (logged with a count). */
-const MAX_PENDING_DAYS = 400;
+export const MAX_PENDING_DAYS = 400;
 /** The fields the linker reads (annotations and other tags are not). */
+/** Spans of one trace held for linking; a larger trace is left out of the links (counted, logged). */
+export const MAX_TRACE_SPANS = 100_000;
 const SOURCE_FIELDS = ['traceId', 'parentId', 'id', 'kind', 'timestamp', 'localEndpoint', 'remoteEndpoint', 'tags.error', 'shared'];
 
 export class DependencyLinks {
@@ -41,6 +43,8 @@ export class DependencyLinks {
   private readonly spanInfix: string;
   private readonly dependencyInfix: string;
   private readonly skippedDays: CountedLog;
+  private readonly tracesSkipped;
+  private readonly daysDropped;
 
   constructor(
     private readonly client: SearchClient,
@@ -48,10 +52,21 @@ export class DependencyLinks {
     private readonly context: ExporterContext,
     /** Resolves once the cluster's version is known and the templates are in place. */
     private readonly prepare: (signal: AbortSignal) => Promise<ServerVersion>,
+    private readonly maxTraceSpans = MAX_TRACE_SPANS,
   ) {
     this.spanInfix = `${cfg.index}-span-`;
     this.dependencyInfix = `${cfg.index}-dependency-`;
     this.skippedDays = new CountedLog(context.logger, 'days whose dependency links were not updated');
+    this.daysDropped = context.metrics.counter(
+      'spanline_elasticsearch_dependency_days_dropped_total',
+      'UTC days whose dependency links were not recomputed: more days were waiting than are kept, or shutdown came first.',
+      ['exporter'],
+    );
+    this.tracesSkipped = context.metrics.counter(
+      'spanline_elasticsearch_dependency_traces_skipped_total',
+      'Traces left out of dependency links because they had too many spans to hold.',
+      ['exporter'],
+    );
   }
 
   start(): void {
@@ -63,6 +78,7 @@ export class DependencyLinks {
   touched(spanIndex: string): void {
     if (this.pending.has(spanIndex)) return;
     if (this.pending.size >= MAX_PENDING_DAYS) {
+      this.daysDropped.inc({ exporter: this.context.id });
       this.skippedDays.add(1, `more than ${MAX_PENDING_DAYS} days written to between two runs`);
       return;
     }
@@ -80,11 +96,22 @@ export class DependencyLinks {
   async shutdown(signal: AbortSignal): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    if (this.running !== undefined) await this.running;
-    // The final run must honour the shutdown deadline, not a signal that was never aborted.
-    await this.runOnce(signal);
+    // A run of the interval under way (a whole day read back) must not outlast the shutdown deadline.
+    const onAbort = () => this.stopping.abort();
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (this.running !== undefined) await this.running;
+      // The final run must honour the shutdown deadline, not a signal that was never aborted.
+      await this.runOnce(signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
     this.stopping.abort();
-    if (this.pending.size > 0) this.skippedDays.add(this.pending.size, 'shutdown before their links were updated');
+    if (this.pending.size > 0) {
+      this.daysDropped.inc({ exporter: this.context.id }, this.pending.size);
+      this.skippedDays.add(this.pending.size, 'shutdown before their links were updated');
+    }
     this.skippedDays.close();
   }
 
@@ -122,6 +149,8 @@ export class DependencyLinks {
     const limit = this.cfg.dependencies.max_spans_per_day;
     let trace: ZipkinSpanJson[] = [];
     let traceId = '';
+    let overflow = false;
+    let skipped = 0;
     let read = 0;
     let scrollId: string | undefined;
     const query = JSON.stringify({ size: PAGE_SIZE, sort: [{ traceId: 'asc' }], _source: { includes: SOURCE_FIELDS } });
@@ -140,6 +169,15 @@ export class DependencyLinks {
             if (trace.length > 0) linker.putTrace(trace);
             trace = [];
             traceId = span.traceId;
+            overflow = false;
+          }
+          if (overflow) continue;
+          if (trace.length >= this.maxTraceSpans) {
+            // Links are only right over a whole trace: one too large to hold is left out entirely.
+            overflow = true;
+            trace = [];
+            skipped++;
+            continue;
           }
           trace.push(span);
         }
@@ -157,6 +195,10 @@ export class DependencyLinks {
       }
     }
     if (trace.length > 0) linker.putTrace(trace);
+    if (skipped > 0) {
+      this.tracesSkipped.inc({ exporter: this.context.id }, skipped);
+      this.context.logger.warn({ index: spanIndex, traces: skipped, max_spans: this.maxTraceSpans }, 'traces too large to link were left out of the dependency links');
+    }
     return linker.link();
   }
 

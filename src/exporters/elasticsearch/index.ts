@@ -109,6 +109,67 @@ export class ZipkinIndexWriter {
     } catch (e) {
       return permanent(new Error(`cannot encode spans as Zipkin documents: ${(e as Error).message}`));
     }
+    if (entries.length === 1 || bulkBytes(entries, 0, entries.length) <= this.cfg.bulk_max_bytes) {
+      return this.sendBulk(batch, entries, tagKeys, signal);
+    }
+    // Too large for one request (a 413 would drop the batch): in requests of at most bulk_max_bytes,
+    // each with its spans and their autocomplete entries. Spans of a request that fails as a whole
+    // are retried with those of the requests not sent; ids are content hashes, so resending is safe.
+    const pieces = this.pieces(batch, entries, tagKeys);
+    const retry: Span[] = [];
+    let firstError: Error | undefined;
+    /** Set when a request failed as a whole (cluster down or overloaded): the rest are not sent now. */
+    let stopped = false;
+    let sent = 0;
+    for (let p = 0; p < pieces.length; p++) {
+      const piece = pieces[p];
+      const result = stopped ? undefined : await this.sendBulk(piece.batch, piece.entries, piece.tagKeys, signal);
+      if (result === undefined) for (const key of piece.tagKeys) this.recentTags.forget(key);
+      if (result === undefined || result.code === 'retryable') {
+        firstError ??= result?.error;
+        if (result !== undefined && result.retry === undefined) stopped = true;
+        for (const span of result?.retry ?? piece.batch) retry.push(span);
+        continue;
+      }
+      // Permanent for this request alone (e.g. 400): its spans are dropped, counted as the queue would.
+      if (result.code === 'permanent') {
+        if (sent === 0 && p === pieces.length - 1) return result;
+        this.context.metrics.exporterFailed.inc({ exporter: this.context.id, reason: 'permanent' }, piece.batch.length);
+        this.rejectedLog.add(piece.batch.length, result.error.message);
+      }
+      sent += piece.batch.length;
+    }
+    if (retry.length > 0) return retryable(new Error(`${retry.length} of ${batch.length} spans not stored for now: ${firstError?.message}`), undefined, retry);
+    return SUCCESS;
+  }
+
+  /** Splits a batch's entries into requests of at most `bulk_max_bytes`, autocomplete entries with their spans. */
+  private pieces(batch: SpanBatch, entries: BulkEntry[], tagKeys: string[]): { batch: Span[]; entries: BulkEntry[]; tagKeys: string[] }[] {
+    const out: { batch: Span[]; entries: BulkEntry[]; tagKeys: string[] }[] = [];
+    let spans: Span[] = [];
+    let bytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const size = bulkBytes(entries, i, i + 1);
+      if (spans.length > 0 && bytes + size > this.cfg.bulk_max_bytes) {
+        out.push({ batch: spans, entries: [], tagKeys: [] });
+        spans = [];
+        bytes = 0;
+      }
+      spans.push(batch[i]);
+      bytes += size;
+    }
+    if (spans.length > 0) out.push({ batch: spans, entries: [], tagKeys: [] });
+    let i = 0;
+    for (const piece of out) for (let k = 0; k < piece.batch.length; k++) piece.entries.push(entries[i++]);
+    // Autocomplete entries are small: they ride with the last request.
+    const last = out[out.length - 1];
+    for (let k = batch.length; k < entries.length; k++) last.entries.push(entries[k]);
+    for (const key of tagKeys) last.tagKeys.push(key);
+    return out;
+  }
+
+  /** One `_bulk` of `entries`: the spans of `batch` first, in order, then autocomplete entries (keys in `tagKeys`). */
+  private async sendBulk(batch: SpanBatch, entries: BulkEntry[], tagKeys: string[], signal: AbortSignal): Promise<ExportResult> {
     let res: SearchAnswer;
     try {
       res = await this.client.request('POST', this.bulkPath(), bulkBody(entries), signal, 'application/x-ndjson');
@@ -304,6 +365,13 @@ class RecentTags {
   forget(key: string | undefined): void {
     if (key !== undefined) this.expiry.delete(key);
   }
+}
+
+/** Rough size of entries [from, to) in a `_bulk` body: the documents and their action lines. */
+function bulkBytes(entries: readonly BulkEntry[], from: number, to: number): number {
+  let bytes = 0;
+  for (let i = from; i < to; i++) bytes += entries[i].json.length + entries[i].index.length + entries[i].id.length + 40;
+  return bytes;
 }
 
 function readJson(body: Buffer): unknown {

@@ -60,6 +60,8 @@ export class DependencyDays {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private droppedDays = 0;
+  /** Ends the interval's runs, which have no deadline of their own, when shutdown's deadline passes. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly pool: Pool,
@@ -89,7 +91,7 @@ export class DependencyDays {
 
   start(): void {
     if (this.intervalMs <= 0 || this.timer !== undefined) return;
-    this.timer = setInterval(() => void this.run(), this.intervalMs);
+    this.timer = setInterval(() => void this.run(this.stopping.signal), this.intervalMs);
     this.timer.unref();
   }
 
@@ -97,8 +99,16 @@ export class DependencyDays {
   async stop(signal?: AbortSignal): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
-    await this.run(signal);
+    // A run of the interval under way (a whole day read back) must not outlast the shutdown deadline.
+    const onAbort = () => this.stopping.abort();
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.running;
+      await this.run(signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Recomputes every pending day (one run at a time; a second call waits for the first). */

@@ -87,6 +87,8 @@ export const mysqlExporter = defineExporter({
     let writer: SpanWriter | undefined;
     let dependencies: DependencyDays | undefined;
     let ready: Promise<void> | undefined;
+    /** Every connection the pool opened, to close them when a statement still running outlasts shutdown. */
+    const connections = new Set<{ destroy(): void }>();
     /** Spans already written, so that a retried batch skips them (identity: the queue retries the same objects). */
     const stored = new WeakSet<Span>();
 
@@ -130,8 +132,12 @@ export const mysqlExporter = defineExporter({
           ...(tls ? { ssl: { ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: !cfg.tls.insecure_skip_verify } } : {}),
         };
         pool = createPool(options);
-        // Errors of idle connections are reported by the next query that uses the pool.
-        pool.on('connection', (c) => c.on('error', () => undefined));
+        pool.on('connection', (c) => {
+          // Errors of idle connections are reported by the next query that uses the pool.
+          c.on('error', () => undefined);
+          connections.add(c);
+          c.once('end', () => connections.delete(c));
+        });
         writer = new SpanWriter(pool, cfg.batch_size);
         if (cfg.dependencies.enabled) {
           dependencies = new DependencyDays(pool, cfg.dependencies.interval, logger, dependencyMetrics, context.id);
@@ -192,17 +198,33 @@ export const mysqlExporter = defineExporter({
           written += rows.length;
         }
         if (refused > 0) {
+          // A permanent result is counted and logged by the sending queue for the whole batch: counting
+          // it here too would count each of its spans twice.
+          if (written === 0 && !batch.some((s) => stored.has(s))) return permanent(new Error(`no span of the batch can be stored: ${reason}`));
           failed.inc({ exporter: context.id, reason: 'invalid' }, refused);
           logger.warn({ spans: refused, example: reason }, 'spans with ids Zipkin cannot store were dropped');
-          if (written === 0 && !batch.some((s) => stored.has(s))) return permanent(new Error(`no span of the batch can be stored: ${reason}`));
         }
         return SUCCESS;
       },
 
       async shutdown(signal) {
         if (dependencies !== undefined) await dependencies.stop(signal).catch(() => undefined);
-        await pool?.end().catch(() => undefined);
+        const closing = pool;
         pool = undefined;
+        if (closing === undefined) return;
+        // end() waits for statements under way, such as one of an abandoned attempt waiting for a lock:
+        // at the deadline the connections are closed instead (the server rolls such a statement back).
+        const onAbort = () => {
+          for (const c of connections) c.destroy();
+        };
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        try {
+          await closing.end().catch(() => undefined);
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+          connections.clear();
+        }
       },
     };
   },

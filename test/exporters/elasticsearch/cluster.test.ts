@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Context } from '../../../src/config/schema.js';
 import { decodeZipkinV2Json } from '../../../src/codecs/zipkin-json.js';
 import { elasticsearchExporter, type ZipkinIndexWriter } from '../../../src/exporters/elasticsearch/index.js';
+import { DependencyLinks } from '../../../src/exporters/elasticsearch/dependencies.js';
 import { indexDay, indexName, spanDocument } from '../../../src/exporters/elasticsearch/document.js';
 import type { Span } from '../../../src/model/span.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
@@ -204,10 +205,14 @@ describe.each(CLUSTERS)('$name', (cluster) => {
     }
   });
 
-  it('retries only the documents refused for now (429) and drops those refused for good, counting them', async () => {
+  // In one _bulk, and with bulk_max_bytes so small that each span is sent in a request of its own.
+  it.each([
+    { bulk: {}, message: /^1 of 4 spans rejected for now: 429 cluster_block_exception/ },
+    { bulk: { bulk_max_bytes: 1 }, message: /^1 of 4 spans not stored for now: 1 of 1 spans rejected for now: 429 cluster_block_exception/ },
+  ])('retries only the documents refused for now (429) and drops those refused for good, counting them ($bulk)', async ({ bulk, message }) => {
     const base = cluster.url();
     const prefix = freshPrefix(base);
-    const { exp, metrics } = exporter({ endpoints: [base], index: prefix, index_shards: 1, index_replicas: 0, dependencies: { enabled: false } });
+    const { exp, metrics } = exporter({ endpoints: [base], index: prefix, index_shards: 1, index_replicas: 0, dependencies: { enabled: false }, ...bulk });
     await exp.start();
     try {
       await exp.prepare(never);
@@ -225,7 +230,7 @@ describe.each(CLUSTERS)('$name', (cluster) => {
       expect(result.code).toBe('retryable');
       if (result.code !== 'retryable') return;
       expect(result.retry).toEqual([busy]);
-      expect(result.error.message).toMatch(/^1 of 4 spans rejected for now: 429 cluster_block_exception/);
+      expect(result.error.message).toMatch(message);
       const rejected = await counter(metrics, 'spanline_exporter_elasticsearch_rejected_spans_total');
       expect(Object.keys(rejected).sort()).toEqual(['cluster_block_exception', cluster.name === 'elasticsearch' ? 'document_parsing_exception' : 'mapper_parsing_exception']);
       expect(Object.values(rejected)).toEqual([1, 1]);
@@ -262,6 +267,38 @@ describe.each(CLUSTERS)('$name', (cluster) => {
       const after = await links();
       expect(after.find((l) => l.id === 'frontend|orders')).toMatchObject({ callCount: 2, errorCount: 2 });
       expect(after.length).toBeGreaterThan(1);
+    } finally {
+      await exp.shutdown(never);
+    }
+  });
+
+  it('leaves a trace too large to hold out of the links, counting it, and links the others', async () => {
+    const base = cluster.url();
+    const prefix = freshPrefix(base);
+    const config = { endpoints: [base], index: prefix, index_shards: 1, index_replicas: 0, dependencies: { interval: '1h' } };
+    const { exp } = exporter(config);
+    await exp.start();
+    try {
+      const ts = Date.UTC(2024, 10, 21, 12) * 1000;
+      const rpc = (traceId: string, id: string, client: string, server: string) => [
+        { traceId, id, kind: 'CLIENT', name: 'get', timestamp: ts, duration: 10, localEndpoint: { serviceName: client }, remoteEndpoint: { serviceName: server } },
+        { traceId, id, kind: 'SERVER', name: 'get', timestamp: ts + 1, duration: 8, localEndpoint: { serviceName: server }, shared: true },
+      ];
+      const small = randomBytes(8).toString('hex');
+      const large = randomBytes(8).toString('hex');
+      const [a, b] = [randomBytes(8).toString('hex'), randomBytes(8).toString('hex')];
+      const json = [...rpc(small, a, 'frontend', 'orders'), ...rpc(large, a, 'web', 'api'), { ...rpc(large, b, 'api', 'db')[0], parentId: a }];
+      expect(await exp.export(decodeZipkinV2Json(JSON.stringify(json)), never)).toEqual({ code: 'success' });
+
+      const ctx: Context = { issues: [] };
+      const cfg = elasticsearchExporter.config.check(config, [], ctx)!;
+      const metrics = new SelfMetrics();
+      const context = { id: 'elasticsearch', logger: createLogger('silent'), metrics, configDir: '.' };
+      // At most 2 spans per trace: the 3-span trace is skipped whole, not linked from a part.
+      const links = new DependencyLinks(exp.client, cfg, context, (signal) => exp.prepare(signal), 2);
+      const linked = await links.linkDay(`${prefix}-span-2024-11-21`, never);
+      expect(linked).toEqual([{ parent: 'frontend', child: 'orders', callCount: 1, errorCount: 0 }]);
+      expect(await metrics.text()).toContain('spanline_elasticsearch_dependency_traces_skipped_total{exporter="elasticsearch"} 1\n');
     } finally {
       await exp.shutdown(never);
     }

@@ -204,6 +204,7 @@ describe('config', () => {
     { config: { endpoints: ['http://es:9200'], username: 'u', password: 'p', api_key: 'k' }, problems: [/^api_key: /] },
     { config: { endpoints: ['http://es:9200'], tls: { ca_file: 'ca.pem' } }, problems: [/^tls: TLS options need https/] },
     { config: { endpoints: ['https://es:9200'], tls: { ca_file: 'ca.pem' } }, problems: [] },
+    { config: { endpoints: ['https://es:9200'], tls: { insecure: true } }, problems: [/^tls\.insecure: is gRPC only/] },
   ])('$config', ({ config, problems }) => {
     const got = check(config);
     expect(got).toHaveLength(problems.length);

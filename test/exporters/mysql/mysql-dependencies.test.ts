@@ -119,6 +119,42 @@ describe('mysql exporter: dependency links', () => {
     await exp.shutdown!(never);
   });
 
+  it("shutdown ends an interval run that is stuck reading a day back, within shutdown's deadline", async () => {
+    const db = await scratchDatabase();
+    drops.push(db.drop);
+    const exp = await exportAll(db.name, [rpcTrace(DAY1 + HOUR)], { dependencies: { interval: '1s' } });
+    // Another session holds zipkin_spans: the interval's read of the day waits for it.
+    const locker = testPool(db.name);
+    const lock = await locker.getConnection();
+    try {
+      await lock.query('LOCK TABLES zipkin_spans WRITE');
+      await expect
+        .poll(
+          async () => {
+            const [rows] = await locker.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE ? AND STATE LIKE ?', [
+              db.name,
+              'SELECT DISTINCT s.trace_id_high%',
+              'Waiting for%',
+            ]);
+            return Number((rows as { n: number | string }[])[0].n);
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(1);
+      const started = Date.now();
+      const outcome = await Promise.race([
+        exp.shutdown!(AbortSignal.timeout(300)).then(() => 'returned'),
+        new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting')),
+      ]);
+      expect(outcome).toBe('returned');
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await lock.query('UNLOCK TABLES');
+      lock.release();
+      await locker.end();
+    }
+  });
+
   it('with dependencies disabled, the table is left alone', async () => {
     const db = await scratchDatabase();
     drops.push(db.drop);
