@@ -104,6 +104,10 @@ class ReceiverFanout implements SpanConsumer {
   consume(batch: SpanBatch): Promise<void> {
     const total = this.readOnly.length + this.mutating.length;
     if (total === 1) return (this.readOnly[0] ?? this.mutating[0]).consume(batch);
+    // A pipeline that would refuse refuses for all before any takes the batch: else the sender's retry
+    // would hand the pipelines that accepted (a tail sampler holding the spans) the same spans twice.
+    const refused = this.admit(undefined);
+    if (refused) return Promise.reject(refused);
     // Copies are made before any consumer runs, so no consumer sees another's changes.
     const calls: SpanBatch[] = this.mutating.map((_, i) =>
       this.readOnly.length === 0 && i === this.mutating.length - 1 ? batch : cloneBatch(batch),

@@ -244,10 +244,22 @@ export class SpanHttpServer implements Receiver {
     await send(reply, answers.accepted(contentType, partial));
   }
 
-  /** Stops accepting connections and waits for requests in flight (they finish their hand-off). */
-  async shutdown(): Promise<void> {
+  /**
+   * Stops accepting connections and waits for requests in flight (they finish their hand-off); at
+   * `signal`'s deadline the connections left are closed. Without it, a client still sending the body of
+   * a request refused early (never read) would hold the shutdown for as long as it kept the connection.
+   */
+  async shutdown(signal?: AbortSignal): Promise<void> {
     const app = this.app;
     this.app = undefined;
-    if (app) await app.close();
+    if (app === undefined) return;
+    const force = () => app.server.closeAllConnections();
+    if (signal?.aborted) force();
+    else signal?.addEventListener('abort', force, { once: true });
+    try {
+      await app.close();
+    } finally {
+      signal?.removeEventListener('abort', force);
+    }
   }
 }

@@ -17,7 +17,13 @@ import { waitFor } from '../helpers/wait.js';
 /** The sizes each gate was asked about, by processor id and pipeline. */
 const asked = new Map<string, (number | undefined)[]>();
 
-/** A processor that answers `admit`: refuses when configured to, and records what it was asked. */
+/** Batches each gate's `process` was given, by processor id and pipeline. */
+const processed = new Map<string, number>();
+
+/**
+ * A processor that answers `admit`: refuses when configured to (and then refuses in `process` too, as
+ * `admit` promises), and records what it was asked.
+ */
 const gate = defineProcessor({
   type: 'test_gate',
   stability: 'development',
@@ -32,7 +38,11 @@ const gate = defineProcessor({
         asked.get(key)!.push(bytes);
         return cfg.refuse ? new RefusedError(`refused by ${key}`, true, 2_000, 'test_gate') : undefined;
       },
-      process: (batch) => batch,
+      process: (batch) => {
+        processed.set(key, (processed.get(key) ?? 0) + 1);
+        if (cfg.refuse) throw new RefusedError(`refused by ${key}`, true, 2_000, 'test_gate');
+        return batch;
+      },
     };
   },
 });
@@ -42,6 +52,7 @@ afterEach(async () => {
   await Promise.all(running.map((sv) => sv.shutdown(2000)));
   running = [];
   asked.clear();
+  processed.clear();
 });
 
 async function start(pipelines: string, exporterConfig = '{}'): Promise<void> {
@@ -89,6 +100,16 @@ describe('early refusal through the pipeline graph', () => {
     const askedWith = [...asked].filter(([, sizes]) => sizes.length > 0);
     expect(askedWith.map(([k]) => k).sort()).toEqual([...askedGates].sort());
     for (const [, sizes] of askedWith) expect(sizes).toEqual([12_345]);
+  });
+});
+
+describe('a receiver feeding several pipelines', () => {
+  it('is refused by every pipeline before any takes the batch, so that a retry duplicates nothing', async () => {
+    await start([p('traces/a', 'test_gate/open'), p('traces/b', 'test_gate/shut')].join('\n'));
+    const next = receivers.get('test_push')!;
+    await expect(next.consume([new Span(newResource())])).rejects.toMatchObject({ message: 'refused by test_gate/shut@traces/b', reason: 'test_gate' });
+    expect(processed.get('test_gate/open@traces/a') ?? 0).toBe(0);
+    expect(processed.get('test_gate/shut@traces/b') ?? 0).toBe(0);
   });
 });
 

@@ -3,9 +3,10 @@
  * collector makes before decoding (ZipkinHttpCollector: first byte, the other JSON version, `[]`), over
  * real HTTP requests, with a test consumer standing in for the pipelines.
  */
+import { request as httpRequest } from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SpanConsumer } from '../../src/component/types.js';
+import { RefusedError, type SpanConsumer } from '../../src/component/types.js';
 import { decodeZipkinV2Json, encodeZipkinV2Json } from '../../src/codecs/zipkin-json.js';
 import { encodeZipkinProto3 } from '../../src/codecs/zipkin-proto3.js';
 import type { SpanBatch } from '../../src/model/span.js';
@@ -28,9 +29,9 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(): Promise<Running> {
+async function start(admit?: SpanConsumer['admit']): Promise<Running> {
   const batches: SpanBatch[] = [];
-  const next: SpanConsumer = { consume: async (b) => void batches.push(b) };
+  const next: SpanConsumer = { consume: async (b) => void batches.push(b), admit };
   const metrics = new SelfMetrics();
   const ctx = { issues: [] as { path: readonly (string | number)[]; message: string }[] };
   const cfg = zipkinReceiver.config.check({ endpoint: '127.0.0.1:0' }, [], ctx)!;
@@ -145,5 +146,34 @@ describe("zipkin receiver: Zipkin's checks before decoding", () => {
     for (const transport of ['http_v2_proto', 'http_v1_thrift', 'http_v1_json', 'http_v2_json']) {
       expect(text).toContain(`spanline_receiver_malformed_requests_total{receiver="zipkin",transport="${transport}",reason="malformed"} 1`);
     }
+  });
+});
+
+describe('zipkin receiver: shutdown', () => {
+  it('closes, at the deadline, a connection whose client still owes the body of a request refused early', async () => {
+    const r = await start(() => new RefusedError('full', true, 1_000, 'test'));
+    // Headers of a 10 MiB body, then nothing: the 503 comes at once and the body is never read.
+    const { status, socketClosed } = await new Promise<{ status: number; socketClosed: Promise<void> }>((resolve, reject) => {
+      const req = httpRequest(`${r.base}${V2}`, { method: 'POST', headers: { ...CT.json, 'content-length': String(10 * 1024 * 1024) } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode!, socketClosed: new Promise((closed) => req.socket!.once('close', () => closed())) });
+      });
+      // The request never completes: its socket is closed under it, which is what the test waits for.
+      req.on('error', () => undefined);
+      req.once('socket', (s) => s.once('error', reject));
+      req.flushHeaders();
+    });
+    expect(status).toBe(503);
+    running = running.filter((x) => x !== r);
+    const deadline = new AbortController();
+    let stopped = false;
+    const stopping = r.receiver.shutdown(deadline.signal).then(() => (stopped = true));
+    // Still waiting for the request in flight (a gentle shutdown), until the deadline.
+    await new Promise((res) => setImmediate(res));
+    expect(stopped).toBe(false);
+    deadline.abort();
+    await stopping;
+    await socketClosed;
+    expect(stopped).toBe(true);
   });
 });

@@ -403,32 +403,23 @@ export function traceStateValue(list: string, key: string): string | undefined {
   return found;
 }
 
+/** True when no sub-policy says NotSampled or InvertNotSampled (stopping at the first that does). */
+function allSample(subs: readonly Policy[], trace: TraceView): boolean {
+  for (const sub of subs) {
+    const d = sub.evaluate(trace);
+    if (d === Decision.NotSampled || d === Decision.InvertNotSampled) return false;
+  }
+  return true;
+}
+
 /** Sampled when every sub-policy samples (InvertSampled counts); NotSampled at the first that does not. */
 function and(name: string, subs: readonly Policy[]): Policy {
-  return {
-    name,
-    evaluate(trace) {
-      for (const sub of subs) {
-        const d = sub.evaluate(trace);
-        if (d === Decision.NotSampled || d === Decision.InvertNotSampled) return Decision.NotSampled;
-      }
-      return Decision.Sampled;
-    },
-  };
+  return { name, evaluate: (trace) => (allSample(subs, trace) ? Decision.Sampled : Decision.NotSampled) };
 }
 
 /** Dropped when every sub-policy samples, which overrides every other policy; else NotSampled. */
 function drop(name: string, subs: readonly Policy[]): Policy {
-  return {
-    name,
-    evaluate(trace) {
-      for (const sub of subs) {
-        const d = sub.evaluate(trace);
-        if (d === Decision.NotSampled || d === Decision.InvertNotSampled) return Decision.NotSampled;
-      }
-      return Decision.Dropped;
-    },
-  };
+  return { name, evaluate: (trace) => (allSample(subs, trace) ? Decision.Dropped : Decision.NotSampled) };
 }
 
 /**

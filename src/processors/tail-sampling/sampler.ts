@@ -9,7 +9,8 @@
  * - **Bounds.** At most `num_traces` undecided traces and `max_memory_mib` of their estimated memory.
  *   Going past a bound **decides** the oldest trace early on the spans it has (counted as forced),
  *   instead of evicting it undecided as the Collector does. Sampled spans waiting for a refusing
- *   downstream are bounded by refusing senders meanwhile (below).
+ *   downstream (the outbox) are bounded by refusing senders while downstream refuses, or while the outbox
+ *   holds `max_memory_mib` because downstream is slower than the decisions (below).
  * - **Late spans.** Decided trace ids are remembered (`decision_cache`, LRU); a span of a remembered
  *   trace follows its decision at once and is counted as late.
  * - **Downstream.** Sampled spans leave in decision order through one sender. A retryable refusal is
@@ -253,11 +254,13 @@ export class TailSampler implements SpanConsumer {
 
   private refusal(): RefusedError | undefined {
     if (!this.accepting) return new RefusedError('tail_sampling processor is shutting down', true, FULL_RETRY_MS, 'shutting_down');
-    // Backpressure: while downstream refuses sampled spans, taking more would only grow the backlog that
-    // it cannot take; senders keep their spans instead (as the batch processor refuses when it is full).
-    if (this.retryDelayMs > 0 && this.outBytes > 0) {
+    // Backpressure: while downstream refuses sampled spans, or is slower than the decisions (a blocking
+    // queue, an export without a queue), taking more would only grow a backlog it cannot take; senders keep
+    // their spans instead (as the batch processor refuses when it is full). The outbox is bounded by
+    // `max_memory_mib` like the undecided traces, so both together hold at most twice that.
+    if ((this.retryDelayMs > 0 && this.outBytes > 0) || this.outBytes >= this.maxBytes) {
       return new RefusedError(
-        `tail_sampling: downstream refuses sampled spans (${Math.round(this.heldBytes / MIB)} MiB held)`,
+        `tail_sampling: downstream is not taking sampled spans (${Math.round(this.heldBytes / MIB)} MiB held); retry later`,
         true,
         FULL_RETRY_MS,
         'tail_sampling_backpressure',

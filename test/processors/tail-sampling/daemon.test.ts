@@ -16,6 +16,15 @@ afterEach(async () => {
   daemons = [];
 });
 
+/** Scrapes until `cond` holds for the metrics text; throws after `timeoutMs`. */
+async function waitForMetrics(port: number, cond: (text: string) => boolean, timeoutMs = 8_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond(await scrapeMetrics(port))) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`metrics condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const trace = (n: number) => n.toString(16).padStart(32, '0');
 const spanId = (n: number) => n.toString(16).padStart(16, '0');
 const nowUs = () => Date.now() * 1000;
@@ -140,8 +149,9 @@ service:
     await post(otlpUrl, otlpBody([{ t: 1, id: 0x11, parent: 0x10, error: true }, { t: 2, id: 0x21, parent: 0x20 }]));
     await post(zipkinUrl, [zipkinSpan(3, 0x30)]);
 
+    // All four traces decided and the sampled spans written, instead of a guessed sleep for stragglers.
     await waitFor(() => output(out).size >= 2, 8_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForMetrics(metrics, (text) => sampleValue(text, 'spanline_tail_sampling_traces_decided_total') === 4 && sampleValue(text, 'spanline_exporter_sent_spans_total') === 4);
     expect(output(out)).toEqual(
       new Map([
         [trace(1), [spanId(0x10), spanId(0x11)]],

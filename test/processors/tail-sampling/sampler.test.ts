@@ -4,6 +4,7 @@ import { RefusedError, type SpanConsumer } from '../../../src/component/types.js
 import { StatusCode, type SpanBatch } from '../../../src/model/span.js';
 import { tailSamplingProcessor, type TailSampler } from '../../../src/processors/tail-sampling/index.js';
 import { SelfMetrics } from '../../../src/telemetry/metrics.js';
+import { waitFor } from '../../helpers/wait.js';
 import { configOf, span, tid, traceSpans } from './helpers.js';
 
 /** A downstream of our own interface: records accepted spans; scripted refusals. */
@@ -243,6 +244,39 @@ describe('tail_sampling processor (fake time)', () => {
     expect(await metric('spanline_tail_sampling_downstream_refusals_total', { reason: 'queue_full' })).toBeGreaterThanOrEqual(4);
   });
 
+  it('bounds sampled spans waiting for a downstream that is slower than the decisions: refuses senders, loses nothing', async () => {
+    // A downstream that neither accepts nor refuses (a blocking queue, an export without a queue) until released.
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    const next = new (class extends Downstream {
+      override async consume(batch: SpanBatch): Promise<void> {
+        await blocked;
+        await super.consume(batch);
+      }
+    })();
+    const { sampler, droppedTotal } = setup({ decision_wait: '1s', max_memory_mib: 1, policies: [{ name: 'all', type: 'always_sample' }] }, next);
+    let refused: unknown;
+    let spansIn = 0;
+    for (let i = 1; i <= 1_000 && refused === undefined; i++) {
+      try {
+        await sampler.consume(traceSpans(tid(i), 10, { 'http.url': 'http://example.com/' + 'x'.repeat(100) }));
+        spansIn += 10;
+      } catch (e) {
+        refused = e;
+      }
+      await advance(1_100); // decided: its spans join the outbox behind the batch downstream holds
+      expect(sampler.heldBytes).toBeLessThanOrEqual(2 * 1024 * 1024);
+    }
+    expect(refused).toMatchObject({ retryable: true, reason: 'tail_sampling_backpressure' });
+    expect(sampler.admit()).toMatchObject({ reason: 'tail_sampling_backpressure' });
+    release();
+    await advance();
+    expect(next.count()).toBe(spansIn);
+    expect(droppedTotal()).toBe(0);
+    expect(sampler.heldBytes).toBe(0);
+    expect(sampler.admit()).toBeUndefined();
+  });
+
   it('drops sampled spans refused for longer than downstream_retry_max_elapsed, counted', async () => {
     const next = new Downstream();
     next.always = new RefusedError('queue full', true, 0, 'queue_full');
@@ -295,11 +329,10 @@ describe('tail_sampling processor (real time)', () => {
       spansIn += 2;
       await sampler.consume(batch);
     }
-    while (sampler.pendingTraceCount > 0 && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 10));
-    const elapsed = Date.now() - t0;
-    expect(sampler.pendingTraceCount).toBe(0);
-    expect(elapsed).toBeGreaterThanOrEqual(200);
-    expect(elapsed).toBeLessThan(1_200);
+    // No upper bound on the time: a loaded machine may run timers late. Punctuality is tested with fake
+    // time above; here only that real timers fire, never early, and that the traces go on whole.
+    await waitFor(() => sampler.pendingTraceCount === 0, 10_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(next.ids()).toEqual(['c0', 'c12', 'c16', 'c4', 'c8', 'r0', 'r12', 'r16', 'r4', 'r8']);
     expect(next.count() + droppedTotal()).toBe(spansIn);
     await sampler.shutdown(neverAborts());
