@@ -86,7 +86,7 @@ export class OtlpReceiver implements Receiver {
   }
 
   async shutdown(signal: AbortSignal): Promise<void> {
-    await Promise.all([this.grpcServer?.shutdown(signal), this.httpServer?.shutdown()]);
+    await Promise.all([this.grpcServer?.shutdown(signal), this.httpServer?.shutdown(signal)]);
   }
 }
 
