@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { isRefused, RefusedError, type SpanConsumer } from '../../component/types.js';
 import type { Span, SpanBatch } from '../../model/span.js';
 import { estimateBatchBytes } from '../../model/span-size.js';
+import { Fifo } from '../common/fifo.js';
 import type { BatchConfig } from './config.js';
 
 const FIRST_RETRY_MS = 100;
@@ -343,42 +344,6 @@ export class SpanBatcher implements SpanConsumer {
     if (message === this.lastErrorLogged) return;
     this.lastErrorLogged = message;
     this.context.logger.warn({ err: error, count }, 'downstream refused a batch permanently');
-  }
-}
-
-/** A queue with O(1) shift, as there can be many small batches waiting. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head === this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  /** Removes and returns every item, oldest first. */
-  takeAll(): T[] {
-    const all = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return all;
   }
 }
 
