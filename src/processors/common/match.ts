@@ -382,8 +382,11 @@ function attributesMatch(conditions: AttributeCondition[], attrs: Attributes): b
   return true;
 }
 
-/** The text a regexp compares for an attribute value; undefined for types that never match (bytes, lists, maps, empty). */
-function scalarText(v: AnyValue): string | undefined {
+/**
+ * The text a regexp compares for an attribute value, doubles written by `formatDouble`; undefined for
+ * the types that have no scalar text (bytes, lists, maps, the empty value).
+ */
+function scalarText(v: AnyValue, formatDouble: (f: number) => string = formatFloatPlain): string | undefined {
   switch (typeof v) {
     case 'string':
       return v;
@@ -392,7 +395,7 @@ function scalarText(v: AnyValue): string | undefined {
     case 'bigint':
       return v.toString();
     case 'number':
-      return formatFloatPlain(v);
+      return formatDouble(v);
     default:
       return undefined;
   }
@@ -448,20 +451,11 @@ export function formatFloatPlain(f: number): string {
  * bytes as base64, lists and maps as JSON (map keys sorted), the empty value as "".
  */
 export function valueAsString(v: AnyValue): string {
-  switch (typeof v) {
-    case 'string':
-      return v;
-    case 'boolean':
-      return v ? 'true' : 'false';
-    case 'bigint':
-      return v.toString();
-    case 'number':
-      return formatFloatJson(v);
-    default:
-      if (v === null) return '';
-      if (v instanceof Uint8Array) return toBase64(v);
-      return jsonText(v);
-  }
+  const scalar = scalarText(v, formatFloatJson);
+  if (scalar !== undefined) return scalar;
+  if (v === null) return '';
+  if (v instanceof Uint8Array) return toBase64(v);
+  return jsonText(v);
 }
 
 /**
