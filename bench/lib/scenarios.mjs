@@ -32,6 +32,9 @@ export const SCENARIOS = [
     { name: `${encoding}-max`, encoding, sink: 'file', mode: 'max' },
     { name: `${encoding}-rate`, encoding, sink: 'file', mode: 'rate', rate: 'half-max' },
   ]),
+  // Conversion: Zipkin v2 JSON in, OTLP/JSON out (and OTLP in, Zipkin out, is every otlp-* row above),
+  // beside the same input written as Zipkin: `--scenario zipkin-v2-json-max,zipkin-v2-json-to-otlp-max`.
+  { name: 'zipkin-v2-json-to-otlp-max', encoding: 'zipkin-v2-json', sink: 'file-otlp', mode: 'max' },
   // The tail_sampling processor (before batch) beside the same pipeline without it, in one invocation:
   // `--scenario tail-sampling`. Optional keys: `processors` (added before batch), `watch` (gauges whose
   // peak is sampled during the load), `figures(metrics, peaks)` (extra figures for the result).

@@ -33,170 +33,350 @@ import {
 } from '../model/span.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { groupByResourceAndScope } from './otlp-grouping.js';
-import { JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
+import { JsonBytes, JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
 
 // ---- encoding
 
 /**
- * One `ExportTraceServiceRequest`: spans grouped by resource object, then by scope object, each group
- * in the order first seen. A 64-bit (16 hex) trace id is left-padded with zeros to 128 bits.
+ * One `ExportTraceServiceRequest` as UTF-8 JSON: spans grouped by resource object, then by scope object,
+ * each group in the order first seen. A 64-bit (16 hex) trace id is left-padded with zeros to 128 bits.
  */
-export function encodeOtlpJsonRequest(spans: Span[]): string {
-  if (spans.length === 0) return '{}';
-  let out = '{"resourceSpans":[';
+export function encodeOtlpJsonBytes(spans: readonly Span[]): Buffer {
+  const [whole] = encodeOtlpJsonChunks(spans, Infinity);
+  return whole;
+}
+
+/** {@link encodeOtlpJsonBytes} as a string. */
+export function encodeOtlpJsonRequest(spans: readonly Span[]): string {
+  return encodeOtlpJsonBytes(spans).toString('utf8');
+}
+
+/**
+ * {@link encodeOtlpJsonBytes} in pieces: a Buffer after every `chunkSpans` spans and one with the rest,
+ * which together are the request. A caller can yield to the event loop between pieces, so that a large
+ * batch (one request) does not hold receivers up while it is encoded. Each call has its own writer, so
+ * several requests can be in progress at once.
+ */
+export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number): Generator<Buffer> {
+  const w = new JsonBytes(Math.min(1 << 20, 1024 + spans.length * 1024));
+  if (spans.length === 0) {
+    w.text('{}');
+    yield w.take();
+    return;
+  }
+  let written = 0;
   let firstResource = true;
+  w.text('{"resourceSpans":[');
   for (const [resource, scopes] of groupByResourceAndScope(spans)) {
-    out += (firstResource ? '{"resource":' : ',{"resource":') + resourceJson(resource) + ',"scopeSpans":[';
+    w.text(firstResource ? '{"resource":' : ',{"resource":');
     firstResource = false;
+    writeResource(w, resource);
+    w.text(',"scopeSpans":[');
     let firstScope = true;
     for (const [scope, group] of scopes) {
-      out += (firstScope ? '{"scope":' : ',{"scope":') + scopeJson(scope) + ',"spans":[';
+      w.text(firstScope ? '{"scope":' : ',{"scope":');
       firstScope = false;
-      for (let k = 0; k < group.length; k++) out += (k === 0 ? '' : ',') + spanJson(group[k]);
-      out += ']}';
+      writeScope(w, scope);
+      w.text(',"spans":[');
+      for (let k = 0; k < group.length; k++) {
+        if (k > 0) w.byte(0x2c);
+        writeSpan(w, group[k]);
+        if (++written % chunkSpans === 0 && written < spans.length) yield w.take();
+      }
+      w.text(']}');
     }
-    out += ']}';
+    w.text(']}');
   }
-  return out + ']}';
+  w.text(']}');
+  yield w.take();
 }
 
 const ZERO_HIGH_HALF = '0000000000000000';
 
-function traceIdHex(id: string): string {
-  return id.length === 16 ? ZERO_HIGH_HALF + id : id;
+/**
+ * Writes the key of the next field of an object (`"name":`, given with its quotes and colon), after a
+ * comma unless it is the first field. Returns true: the object now has a field.
+ */
+function key(w: JsonBytes, more: boolean, quotedKeyColon: string): true {
+  if (more) w.byte(0x2c);
+  w.text(quotedKeyColon);
+  return true;
 }
 
-/** The separator before the next field of an object being written: none right after `{`. */
-function sep(out: string): string {
-  return out.length > 1 ? ',' : '';
+/** A hex id as a JSON string; a 64-bit trace id is left-padded to 128 bits. */
+function hexId(w: JsonBytes, id: string, isTraceId: boolean): void {
+  w.byte(0x22);
+  if (isTraceId && id.length === 16) w.text(ZERO_HIGH_HALF);
+  w.text(id);
+  w.byte(0x22);
 }
 
-function resourceJson(r: Resource): string {
-  let out = '{';
-  const attributes = attributesJson(r.attributes);
-  if (attributes !== '') out += '"attributes":' + attributes;
-  if (r.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + r.droppedAttributesCount;
-  return out + '}';
+/** A 64-bit integer as protobuf JSON writes it: a decimal string. */
+function int64(w: JsonBytes, v: bigint): void {
+  w.byte(0x22);
+  w.bigint(v);
+  w.byte(0x22);
 }
 
-function scopeJson(s: InstrumentationScope): string {
-  let out = '{';
-  if (s.name !== '') out += '"name":' + quoteJson(s.name);
-  if (s.version !== '') out += sep(out) + '"version":' + quoteJson(s.version);
-  const attributes = attributesJson(s.attributes);
-  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
-  if (s.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + s.droppedAttributesCount;
-  return out + '}';
+function writeResource(w: JsonBytes, r: Resource): void {
+  w.byte(0x7b);
+  let more = false;
+  if (hasKeys(r.attributes)) {
+    more = key(w, more, '"attributes":');
+    writeKeyValues(w, r.attributes, undefined);
+  }
+  if (r.droppedAttributesCount !== 0) {
+    key(w, more, '"droppedAttributesCount":');
+    w.uint(r.droppedAttributesCount);
+  }
+  w.byte(0x7d);
 }
 
-function spanJson(s: Span): string {
-  let out = '{';
-  if (s.traceId !== '') out += '"traceId":"' + traceIdHex(s.traceId) + '"';
-  if (s.spanId !== '') out += sep(out) + '"spanId":"' + s.spanId + '"';
-  if (s.traceState !== '') out += sep(out) + '"traceState":' + quoteJson(s.traceState);
-  if (s.parentSpanId !== '') out += sep(out) + '"parentSpanId":"' + s.parentSpanId + '"';
-  if (s.flags !== 0) out += sep(out) + '"flags":' + s.flags;
-  if (s.name !== '') out += sep(out) + '"name":' + quoteJson(s.name);
-  if (s.kind !== 0) out += sep(out) + '"kind":' + s.kind;
-  if (s.startTimeUnixNano !== 0n) out += sep(out) + '"startTimeUnixNano":"' + s.startTimeUnixNano + '"';
+function writeScope(w: JsonBytes, sc: InstrumentationScope): void {
+  w.byte(0x7b);
+  let more = false;
+  if (sc.name !== '') {
+    more = key(w, more, '"name":');
+    w.string(sc.name);
+  }
+  if (sc.version !== '') {
+    more = key(w, more, '"version":');
+    w.string(sc.version);
+  }
+  if (hasKeys(sc.attributes)) {
+    more = key(w, more, '"attributes":');
+    writeKeyValues(w, sc.attributes, undefined);
+  }
+  if (sc.droppedAttributesCount !== 0) {
+    key(w, more, '"droppedAttributesCount":');
+    w.uint(sc.droppedAttributesCount);
+  }
+  w.byte(0x7d);
+}
+
+function writeSpan(w: JsonBytes, s: Span): void {
+  w.byte(0x7b);
+  let more = false;
+  if (s.traceId !== '') {
+    more = key(w, more, '"traceId":');
+    hexId(w, s.traceId, true);
+  }
+  if (s.spanId !== '') {
+    more = key(w, more, '"spanId":');
+    hexId(w, s.spanId, false);
+  }
+  if (s.traceState !== '') {
+    more = key(w, more, '"traceState":');
+    w.string(s.traceState);
+  }
+  if (s.parentSpanId !== '') {
+    more = key(w, more, '"parentSpanId":');
+    hexId(w, s.parentSpanId, false);
+  }
+  if (s.flags !== 0) {
+    more = key(w, more, '"flags":');
+    w.uint(s.flags);
+  }
+  if (s.name !== '') {
+    more = key(w, more, '"name":');
+    w.string(s.name);
+  }
+  if (s.kind !== 0) {
+    more = key(w, more, '"kind":');
+    w.uint(s.kind);
+  }
+  if (s.startTimeUnixNano !== 0n) {
+    more = key(w, more, '"startTimeUnixNano":');
+    int64(w, s.startTimeUnixNano);
+  }
   const end = otlpEndTime(s);
-  if (end !== 0n) out += sep(out) + '"endTimeUnixNano":"' + end + '"';
-  let attributes = attributesJson(s.attributes);
+  if (end !== 0n) {
+    more = key(w, more, '"endTimeUnixNano":');
+    int64(w, end);
+  }
   const zipkin = zipkinFieldsToAttributes(s);
-  if (zipkin !== undefined) attributes = withExtraAttributes(attributes, zipkin);
-  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
-  if (s.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + s.droppedAttributesCount;
+  if (hasKeys(s.attributes) || zipkin !== undefined) {
+    more = key(w, more, '"attributes":');
+    writeKeyValues(w, s.attributes, zipkin);
+  }
+  if (s.droppedAttributesCount !== 0) {
+    more = key(w, more, '"droppedAttributesCount":');
+    w.uint(s.droppedAttributesCount);
+  }
   const events = s.events;
   if (events.length > 0) {
-    out += sep(out) + '"events":[';
-    for (let k = 0; k < events.length; k++) out += (k === 0 ? '' : ',') + eventJson(events[k]);
-    out += ']';
+    more = key(w, more, '"events":[');
+    for (let k = 0; k < events.length; k++) {
+      if (k > 0) w.byte(0x2c);
+      writeEvent(w, events[k]);
+    }
+    w.byte(0x5d);
   }
-  if (s.droppedEventsCount !== 0) out += sep(out) + '"droppedEventsCount":' + s.droppedEventsCount;
+  if (s.droppedEventsCount !== 0) {
+    more = key(w, more, '"droppedEventsCount":');
+    w.uint(s.droppedEventsCount);
+  }
   const links = s.links;
   if (links.length > 0) {
-    out += sep(out) + '"links":[';
-    for (let k = 0; k < links.length; k++) out += (k === 0 ? '' : ',') + linkJson(links[k]);
-    out += ']';
+    more = key(w, more, '"links":[');
+    for (let k = 0; k < links.length; k++) {
+      if (k > 0) w.byte(0x2c);
+      writeLink(w, links[k]);
+    }
+    w.byte(0x5d);
   }
-  if (s.droppedLinksCount !== 0) out += sep(out) + '"droppedLinksCount":' + s.droppedLinksCount;
+  if (s.droppedLinksCount !== 0) {
+    more = key(w, more, '"droppedLinksCount":');
+    w.uint(s.droppedLinksCount);
+  }
   const status = s.status;
   if (status.code !== 0 || status.message !== '') {
-    let st = '{';
-    if (status.message !== '') st += '"message":' + quoteJson(status.message);
-    if (status.code !== 0) st += sep(st) + '"code":' + status.code;
-    out += sep(out) + '"status":' + st + '}';
+    key(w, more, '"status":{');
+    if (status.message !== '') {
+      w.text('"message":');
+      w.string(status.message);
+    }
+    if (status.code !== 0) {
+      key(w, status.message !== '', '"code":');
+      w.uint(status.code);
+    }
+    w.byte(0x7d);
   }
-  return out + '}';
+  w.byte(0x7d);
 }
 
-function eventJson(e: SpanEvent): string {
-  let out = '{';
-  if (e.timeUnixNano !== 0n) out += '"timeUnixNano":"' + e.timeUnixNano + '"';
-  if (e.name !== '') out += sep(out) + '"name":' + quoteJson(e.name);
-  const attributes = attributesJson(e.attributes);
-  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
-  if (e.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + e.droppedAttributesCount;
-  return out + '}';
+function writeEvent(w: JsonBytes, e: SpanEvent): void {
+  w.byte(0x7b);
+  let more = false;
+  if (e.timeUnixNano !== 0n) {
+    more = key(w, more, '"timeUnixNano":');
+    int64(w, e.timeUnixNano);
+  }
+  if (e.name !== '') {
+    more = key(w, more, '"name":');
+    w.string(e.name);
+  }
+  if (hasKeys(e.attributes)) {
+    more = key(w, more, '"attributes":');
+    writeKeyValues(w, e.attributes, undefined);
+  }
+  if (e.droppedAttributesCount !== 0) {
+    key(w, more, '"droppedAttributesCount":');
+    w.uint(e.droppedAttributesCount);
+  }
+  w.byte(0x7d);
 }
 
-function linkJson(l: SpanLink): string {
-  let out = '{';
-  if (l.traceId !== '') out += '"traceId":"' + traceIdHex(l.traceId) + '"';
-  if (l.spanId !== '') out += sep(out) + '"spanId":"' + l.spanId + '"';
-  if (l.traceState !== '') out += sep(out) + '"traceState":' + quoteJson(l.traceState);
-  const attributes = attributesJson(l.attributes);
-  if (attributes !== '') out += sep(out) + '"attributes":' + attributes;
-  if (l.droppedAttributesCount !== 0) out += sep(out) + '"droppedAttributesCount":' + l.droppedAttributesCount;
-  if (l.flags !== 0) out += sep(out) + '"flags":' + l.flags;
-  return out + '}';
+function writeLink(w: JsonBytes, l: SpanLink): void {
+  w.byte(0x7b);
+  let more = false;
+  if (l.traceId !== '') {
+    more = key(w, more, '"traceId":');
+    hexId(w, l.traceId, true);
+  }
+  if (l.spanId !== '') {
+    more = key(w, more, '"spanId":');
+    hexId(w, l.spanId, false);
+  }
+  if (l.traceState !== '') {
+    more = key(w, more, '"traceState":');
+    w.string(l.traceState);
+  }
+  if (hasKeys(l.attributes)) {
+    more = key(w, more, '"attributes":');
+    writeKeyValues(w, l.attributes, undefined);
+  }
+  if (l.droppedAttributesCount !== 0) {
+    more = key(w, more, '"droppedAttributesCount":');
+    w.uint(l.droppedAttributesCount);
+  }
+  if (l.flags !== 0) {
+    key(w, more, '"flags":');
+    w.uint(l.flags);
+  }
+  w.byte(0x7d);
 }
 
-/** A JSON list of KeyValue, or '' when there are none (the field is then omitted). */
-function attributesJson(a: Attributes | KeyValueList): string {
-  let out = '';
-  for (const key in a) out += (out === '' ? '[{"key":' : ',{"key":') + quoteJson(key) + ',"value":' + anyValueJson(a[key]) + '}';
-  return out === '' ? '' : out + ']';
+function hasKeys(a: Attributes | KeyValueList): boolean {
+  for (const _ in a) return true;
+  return false;
 }
 
-/** `list` (a JSON KeyValue list or '') extended by the attributes `extra`. */
-function withExtraAttributes(list: string, extra: Attributes): string {
-  let more = '';
-  for (const key in extra) more += ',{"key":' + quoteJson(key) + ',"value":' + anyValueJson(extra[key]) + '}';
-  if (more === '') return list;
-  return list === '' ? '[' + more.slice(1) + ']' : list.slice(0, -1) + more + ']';
+/** A JSON list of KeyValue: `a`'s entries, then `extra`'s. The caller knows that there is at least one. */
+function writeKeyValues(w: JsonBytes, a: Attributes | KeyValueList, extra: Attributes | undefined): void {
+  let more = false;
+  w.byte(0x5b);
+  for (const k in a) {
+    more = writeKeyValue(w, more, k, a[k]);
+  }
+  if (extra !== undefined) {
+    for (const k in extra) more = writeKeyValue(w, more, k, extra[k]);
+  }
+  w.byte(0x5d);
+}
+
+function writeKeyValue(w: JsonBytes, more: boolean, k: string, v: AnyValue): true {
+  w.text(more ? ',{"key":' : '{"key":');
+  w.string(k);
+  w.text(',"value":');
+  writeAnyValue(w, v);
+  w.byte(0x7d);
+  return true;
 }
 
 /** An AnyValue: the oneof member is always written, also when it holds its type's default. */
-function anyValueJson(v: AnyValue): string {
+function writeAnyValue(w: JsonBytes, v: AnyValue): void {
   switch (typeof v) {
     case 'string':
-      return '{"stringValue":' + quoteJson(v) + '}';
+      w.text('{"stringValue":');
+      w.string(v);
+      w.byte(0x7d);
+      return;
     case 'boolean':
-      return v ? '{"boolValue":true}' : '{"boolValue":false}';
+      w.text(v ? '{"boolValue":true}' : '{"boolValue":false}');
+      return;
     case 'bigint':
-      return '{"intValue":"' + v + '"}';
+      w.text('{"intValue":');
+      int64(w, v);
+      w.byte(0x7d);
+      return;
     case 'number':
-      return '{"doubleValue":' + doubleJson(v) + '}';
-    default: {
-      if (v === null) return '{}';
-      if (v instanceof Uint8Array) return '{"bytesValue":"' + toBase64(v) + '"}';
-      if (Array.isArray(v)) {
-        if (v.length === 0) return '{"arrayValue":{}}';
-        let out = '{"arrayValue":{"values":[';
-        for (let k = 0; k < v.length; k++) out += (k === 0 ? '' : ',') + anyValueJson(v[k]);
-        return out + ']}}';
-      }
-      const values = attributesJson(v);
-      return values === '' ? '{"kvlistValue":{}}' : '{"kvlistValue":{"values":' + values + '}}';
+      w.text('{"doubleValue":');
+      writeDouble(w, v);
+      w.byte(0x7d);
+      return;
+  }
+  if (v === null) {
+    w.text('{}');
+  } else if (v instanceof Uint8Array) {
+    w.text('{"bytesValue":"');
+    w.text(toBase64(v));
+    w.text('"}');
+  } else if (Array.isArray(v)) {
+    if (v.length === 0) {
+      w.text('{"arrayValue":{}}');
+      return;
     }
+    w.text('{"arrayValue":{"values":[');
+    for (let k = 0; k < v.length; k++) {
+      if (k > 0) w.byte(0x2c);
+      writeAnyValue(w, v[k]);
+    }
+    w.text(']}}');
+  } else if (!hasKeys(v)) {
+    w.text('{"kvlistValue":{}}');
+  } else {
+    w.text('{"kvlistValue":{"values":');
+    writeKeyValues(w, v, undefined);
+    w.text('}}');
   }
 }
 
 /** Protobuf JSON: non-finite doubles are the strings "NaN", "Infinity", "-Infinity". */
-function doubleJson(v: number): string {
-  if (!Number.isFinite(v)) return '"' + v + '"';
-  return Object.is(v, -0) ? '-0' : String(v);
+function writeDouble(w: JsonBytes, v: number): void {
+  if (!Number.isFinite(v)) w.text('"' + v + '"');
+  else if (Object.is(v, -0)) w.text('-0');
+  else w.number(v);
 }
 
 // ---- decoding
@@ -598,10 +778,10 @@ function readBytes(v: unknown, path: string): Uint8Array {
  */
 export function encodeOtlpJsonResponse(partial?: { rejectedSpans: number; errorMessage: string }): string {
   if (partial === undefined || (partial.rejectedSpans === 0 && partial.errorMessage === '')) return '{}';
-  let inner = '{';
-  if (partial.rejectedSpans !== 0) inner += '"rejectedSpans":"' + partial.rejectedSpans + '"';
-  if (partial.errorMessage !== '') inner += sep(inner) + '"errorMessage":' + quoteJson(partial.errorMessage);
-  return '{"partialSuccess":' + inner + '}}';
+  const fields: string[] = [];
+  if (partial.rejectedSpans !== 0) fields.push('"rejectedSpans":"' + partial.rejectedSpans + '"');
+  if (partial.errorMessage !== '') fields.push('"errorMessage":' + quoteJson(partial.errorMessage));
+  return '{"partialSuccess":{' + fields.join(',') + '}}';
 }
 
 /** The partial success of an OTLP/JSON response; undefined when there is none (or it is empty). */
@@ -629,10 +809,10 @@ export function decodeOtlpJsonResponse(body: string | Buffer): { rejectedSpans: 
  * `{"code":14,"message":"…"}`. Details are left out: over HTTP, Retry-After carries the delay.
  */
 export function encodeJsonRpcStatus(code: number, message: string): string {
-  let out = '{';
-  if (code !== 0) out += '"code":' + code;
-  if (message !== '') out += sep(out) + '"message":' + quoteJson(message);
-  return out + '}';
+  const fields: string[] = [];
+  if (code !== 0) fields.push('"code":' + code);
+  if (message !== '') fields.push('"message":' + quoteJson(message));
+  return '{' + fields.join(',') + '}';
 }
 
 /** The code and message of a JSON `google.rpc.Status`; undefined when the body is not one. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OtlpDecodeError, decodeOtlpJsonRequest, encodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
+import { OtlpDecodeError, decodeOtlpJsonRequest, encodeOtlpJsonBytes, encodeOtlpJsonChunks, encodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
 import { decodeZipkinV2Json } from '../../src/codecs/zipkin-json.js';
 import { zipkinFieldsToAttributes } from '../../src/codecs/zipkin-otlp.js';
 import { EMPTY_SCOPE, Span, SpanKind, StatusCode, UNSET_STATUS, newResource, type AnyValue } from '../../src/model/span.js';
@@ -174,6 +174,17 @@ describe('encodeOtlpJsonRequest', () => {
   it('encodes Zipkin-decoded spans (64-bit and 128-bit ids, one resource per service)', () => {
     const zipkin = decodeZipkinV2Json(fixture('zipkin-v2/checkout-trace.json'));
     expect(encodeOtlpJsonRequest(zipkin)).toBe(compact('otlp-json/checkout-trace.from-zipkin.json'));
+  });
+
+  it('in chunks: the pieces, joined, are the whole request, split after every chunkSpans spans', () => {
+    const zipkin = decodeZipkinV2Json(fixture('zipkin-v2/checkout-trace.json'));
+    const whole = encodeOtlpJsonBytes(zipkin);
+    for (const chunkSpans of [1, 2, zipkin.length - 1, zipkin.length, 1000]) {
+      const pieces = [...encodeOtlpJsonChunks(zipkin, chunkSpans)];
+      expect(Buffer.concat(pieces).equals(whole)).toBe(true);
+      expect(pieces.length).toBe(Math.ceil(zipkin.length / chunkSpans));
+    }
+    expect([...encodeOtlpJsonChunks([], 1)].map(String)).toEqual(['{}']);
   });
 
   it('left-pads a 64-bit trace id to 32 hex digits, also in links', () => {

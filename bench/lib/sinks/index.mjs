@@ -7,10 +7,11 @@
  * checked). To add MySQL or OpenSearch: write a module with the same three functions, add a row.
  */
 import * as file from './file.mjs';
+import * as fileOtlp from './file-otlp.mjs';
 import * as mysql from './mysql.mjs';
 import * as opensearch from './opensearch.mjs';
 
-export const SINKS = { file, opensearch, mysql };
+export const SINKS = { file, 'file-otlp': fileOtlp, opensearch, mysql };
 
 export function sink(name) {
   const s = SINKS[name];

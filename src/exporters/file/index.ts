@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { defineExporter, permanent, retryable, SUCCESS } from '../../component/types.js';
 import { s } from '../../config/schema.js';
 import { writeZipkinV2Lines } from '../../codecs/zipkin-json.js';
-import { encodeOtlpJsonRequest } from '../../codecs/otlp-json.js';
+import { encodeOtlpJsonChunks } from '../../codecs/otlp-json.js';
 import type { SpanBatch } from '../../model/span.js';
 import { RotatingFile } from './rotating-file.js';
 
@@ -41,9 +41,18 @@ async function encodeZipkinLines(batch: SpanBatch): Promise<Buffer[]> {
   return chunks;
 }
 
+/** One OTLP/JSON request line for a batch, encoded in chunks with yields between them (as above). */
 async function encodeOtlpLine(batch: SpanBatch): Promise<Buffer[]> {
-  return [Buffer.from(encodeOtlpJsonRequest(batch) + '\n', 'utf8')];
+  const chunks: Buffer[] = [];
+  for (const chunk of encodeOtlpJsonChunks(batch, CHUNK_SPANS)) {
+    if (chunks.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    chunks.push(chunk);
+  }
+  chunks.push(NEWLINE);
+  return chunks;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 export const fileExporter = defineExporter({
   type: 'file',

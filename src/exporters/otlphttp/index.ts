@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
 import { s } from '../../config/schema.js';
-import { decodeJsonRpcStatus, decodeOtlpJsonResponse, encodeOtlpJsonRequest } from '../../codecs/otlp-json.js';
+import { decodeJsonRpcStatus, decodeOtlpJsonResponse, encodeOtlpJsonBytes } from '../../codecs/otlp-json.js';
 import { decodeOtlpProtoResponse, decodeRpcStatus, encodeOtlpProtoRequest, type PartialSuccess } from '../../codecs/otlp-proto.js';
 import { HttpPostClient, parseRetryAfter, type HttpAnswer } from '../../transport/http-client.js';
 import { tlsClientSchema, validateTls } from '../../transport/tls.js';
@@ -112,7 +112,7 @@ export const otlpHttpExporter = defineExporter({
       async export(batch, signal): Promise<ExportResult> {
         let body: Buffer;
         try {
-          body = cfg.encoding === 'proto' ? encodeOtlpProtoRequest(batch) : Buffer.from(encodeOtlpJsonRequest(batch), 'utf8');
+          body = cfg.encoding === 'proto' ? encodeOtlpProtoRequest(batch) : encodeOtlpJsonBytes(batch);
           if (cfg.compression === 'gzip') body = await gzipAsync(body);
         } catch (e) {
           return permanent(e as Error);
