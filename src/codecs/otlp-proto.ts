@@ -58,6 +58,7 @@ import { OtlpDecodeError } from './otlp-json.js';
 import { groupByResourceAndScope } from './otlp-grouping.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { setOwn } from './json-text.js';
+import { utf8Slice } from './zipkin-normalize.js';
 
 // ---- wire types
 
@@ -280,20 +281,23 @@ function truncated(want?: number, have?: number): OtlpDecodeError {
   return new OtlpDecodeError('', want === undefined ? 'truncated message' : `truncated message (a field of ${want} bytes, ${have} left)`);
 }
 
-/** Short ASCII strings are built in JS (cheaper than crossing into C++); the rest by Buffer. */
+/**
+ * Very short ASCII strings are built in JS, cheaper than crossing into C++; past ~8 chars the
+ * one-char-at-a-time concatenation costs more than the call (measured: 16 chars 180 ns against 65 ns).
+ */
 function utf8(buf: Buffer, start: number, stop: number): string {
   const n = stop - start;
   if (n === 0) return '';
-  if (n <= 24) {
+  if (n <= 8) {
     let s = '';
     for (let k = start; k < stop; k++) {
       const c = buf[k];
-      if (c >= 0x80) return buf.toString('utf8', start, stop);
+      if (c >= 0x80) return utf8Slice(buf, start, stop);
       s += String.fromCharCode(c);
     }
     return s;
   }
-  return buf.toString('utf8', start, stop);
+  return utf8Slice(buf, start, stop);
 }
 
 /**
