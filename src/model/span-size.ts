@@ -38,6 +38,15 @@ export function estimateBatchBytes(batch: SpanBatch): number {
   return n;
 }
 
+/**
+ * Records the estimate of a batch assembled from spans already estimated (the batch processor's cut
+ * batches), so that consumers downstream take it from here instead of walking the spans again, which by
+ * then have gone cold in the CPU caches.
+ */
+export function rememberBatchBytes(batch: SpanBatch, bytes: number): void {
+  batchBytes.set(batch, bytes);
+}
+
 function attributesBytes(a: Attributes): number {
   let n = 0;
   for (const k in a) n += ENTRY_OVERHEAD + k.length + valueBytes(a[k]);

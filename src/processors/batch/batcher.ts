@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import { isRefused, RefusedError, type SpanConsumer } from '../../component/types.js';
 import type { Span, SpanBatch } from '../../model/span.js';
-import { estimateBatchBytes } from '../../model/span-size.js';
+import { estimateBatchBytes, rememberBatchBytes } from '../../model/span-size.js';
 import { Fifo } from '../common/fifo.js';
 import type { BatchConfig } from './config.js';
 
@@ -368,6 +368,7 @@ function flatten(b: CutBatch): SpanBatch {
   const out: Span[] = new Array(b.count);
   let k = 0;
   for (const p of b.parts) for (let i = p.from; i < p.to; i++) out[k++] = p.spans[i];
+  rememberBatchBytes(out, b.bytes);
   return out;
 }
 
