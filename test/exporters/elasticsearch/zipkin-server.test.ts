@@ -1,12 +1,14 @@
 /**
  * End to end: spans posted to spanline's zipkin receiver go out through the elasticsearch exporter into
- * the OpenSearch test cluster, and a real Zipkin server (the exec jar, STORAGE_TYPE=elasticsearch on the
- * same cluster and index prefix) answers its query API from what we wrote: traces by id, searches by
- * service, span name, annotation query and duration, service and span names, and dependency links.
+ * the OpenSearch 2 and the Elasticsearch 8 test clusters, and a real Zipkin server (the exec jar,
+ * STORAGE_TYPE=elasticsearch on the same cluster and index prefix) answers its query API from what we
+ * wrote: traces by id, searches by service, span name, annotation query and duration, service and span
+ * names, autocomplete, and dependency links.
  *
- * OpenSearch and not Elasticsearch 8: Zipkin reads the server version from `GET /`, which the ES 8
- * integ-test distribution does not serve (the `rest-root` module is not in it; ES answers 405), so Zipkin
- * reports its storage DOWN there. The exporter itself is tested against ES 8 in cluster.test.ts.
+ * Zipkin reads the server version from `GET /`, which the ES 8 integ-test distribution does not serve
+ * (its `rest-root` module is left out; ES answers 405), so Zipkin reaches ES 8 through
+ * helpers/es-root-shim.ts, which answers that one request with the node's own version and forwards the
+ * rest. spanline writes to the node directly.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { Daemon, freePort } from '../../helpers/daemon.js';
 import { service } from '../../helpers/services.js';
 import { tempDir, writeTemp } from '../../helpers/tmp.js';
 import { startZipkinServer, type ZipkinServer } from '../../helpers/zipkin-server.js';
+import { startEsRootShim, type EsRootShim } from '../../helpers/es-root-shim.js';
 
 type ZipkinSpan = Record<string, unknown> & { traceId: string; id: string; kind?: string; shared?: boolean };
 
@@ -24,15 +27,36 @@ afterEach(async () => {
   await Promise.all(daemons.map((d) => d.stop('SIGKILL')));
   daemons = [];
 });
+let shims: EsRootShim[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((z) => z.stop()));
   servers = [];
+  await Promise.all(shims.map((s) => s.close()));
+  shims = [];
 });
 
-const prefixes: string[] = [];
+/** Each cluster: where spanline writes, and where the Zipkin server reads (the same node). */
+const CLUSTERS = {
+  'OpenSearch 2': () => {
+    const url = service('opensearch').OPENSEARCH_URL;
+    return { url, zipkinUrl: async () => url };
+  },
+  'Elasticsearch 8': () => {
+    const url = service('elasticsearch').ELASTICSEARCH_URL;
+    return {
+      url,
+      zipkinUrl: async () => {
+        const shim = await startEsRootShim(url);
+        shims.push(shim);
+        return shim.url;
+      },
+    };
+  },
+};
+
+const prefixes: { base: string; prefix: string }[] = [];
 afterAll(async () => {
-  const base = service('opensearch').OPENSEARCH_URL;
-  for (const prefix of prefixes) {
+  for (const { base, prefix } of prefixes) {
     const cat = (await (await fetch(`${base}/_cat/indices/${prefix}-*?format=json&h=index`)).json()) as { index: string }[];
     for (const { index } of cat) await fetch(`${base}/${index}`, { method: 'DELETE' });
     for (const type of ['span', 'dependency', 'autocomplete']) await fetch(`${base}/_template/${prefix}-${type}_template`, { method: 'DELETE' });
@@ -67,11 +91,11 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-describe('elasticsearch exporter → OpenSearch → real Zipkin server', () => {
+describe.each(Object.keys(CLUSTERS) as (keyof typeof CLUSTERS)[])('elasticsearch exporter → %s → real Zipkin server', (name) => {
   it("Zipkin's query API answers from the spans and links we wrote", { timeout: 300_000 }, async () => {
-    const opensearch = service('opensearch').OPENSEARCH_URL;
+    const cluster = CLUSTERS[name]();
     const prefix = `spanline-e2e-${randomBytes(4).toString('hex')}`;
-    prefixes.push(prefix);
+    prefixes.push({ base: cluster.url, prefix });
     const fixture = (name: string) => readFileSync(`test/fixtures/zipkin/${name}`, 'utf8');
     const [sent, stored] = fresh(fixture('client-server.json'), fixture('client-server.normalized.json'));
     const expected = (JSON.parse(stored) as ZipkinSpan[]).sort(byIdentity);
@@ -87,7 +111,7 @@ receivers:
   zipkin: { endpoint: "127.0.0.1:${receiverPort}" }
 exporters:
   elasticsearch:
-    endpoints: [${opensearch}]
+    endpoints: [${cluster.url}]
     index: ${prefix}
     index_shards: 1
     index_replicas: 0
@@ -114,7 +138,7 @@ service:
     const zipkin = await startZipkinServer({
       env: {
         STORAGE_TYPE: 'elasticsearch',
-        ES_HOSTS: opensearch,
+        ES_HOSTS: await cluster.zipkinUrl(),
         ES_INDEX: prefix,
         ES_INDEX_SHARDS: '1',
         ES_INDEX_REPLICAS: '0',
