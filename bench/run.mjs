@@ -167,6 +167,85 @@ function startLoad(cpu) {
   return { child, next, command: [cmd, ...args].join(' ') };
 }
 
+/**
+ * The load itself, the same for every target: configures and starts the load generator, closes the
+ * warm-up after `opts.warmupS` (snapshots of the target's CPU `cpu()`, the machine's CPUs and the store's
+ * CPU, then `onMeasureStart`), logs progress every 5 s (`progress()` adds the target's own figures), and
+ * returns the load generator's result with the snapshots taken around the measured phase.
+ */
+async function runLoad({ sc, opts, load, loadConfig, cpu, store, introduce, progress, onMeasureStart }) {
+  load.child.send({ type: 'config', config: loadConfig });
+  const ready = await load.next('ready');
+  log(`[${sc.name}] ${introduce(ready)}`);
+  const cpuStart = cpu();
+  const wallStart = performance.now();
+  let cpuMeasureStart = cpuStart;
+  let wallMeasureStart = wallStart;
+  let cpusMeasureStart = cpuTimes();
+  let storeCpuMeasureStart = store?.cpu();
+  const loadavgStart = loadavg();
+  const measureTimer = setTimeout(() => {
+    cpuMeasureStart = cpu();
+    cpusMeasureStart = cpuTimes();
+    storeCpuMeasureStart = store?.cpu();
+    wallMeasureStart = performance.now();
+    onMeasureStart?.();
+  }, opts.warmupS * 1000);
+  let lastReport = { t: 0, spans: 0 };
+  const onProgress = (m) => {
+    if (m.type !== 'progress' || m.elapsedS - lastReport.t < 5) return;
+    const rateNow = (m.acceptedSpans - lastReport.spans) / (m.elapsedS - lastReport.t);
+    log(`[${sc.name}] ${m.elapsedS.toFixed(0)} s${m.warmup ? ' (warm-up)' : ''}: ${fmtInt(m.acceptedSpans)} spans accepted, ${fmtInt(rateNow)}/s now; refused ${m.refusedRequests} req, errors ${m.errorRequests + m.otherRequests}; ${progress()}`);
+    lastReport = { t: m.elapsedS, spans: m.acceptedSpans };
+  };
+  load.child.on('message', onProgress);
+  load.child.send({ type: 'start' });
+  const { result: loadResult } = await load.next('done');
+  load.child.off('message', onProgress);
+  clearTimeout(measureTimer);
+  const cpuLoadEnd = cpu();
+  const cpusLoadEnd = cpuTimes();
+  const wallLoadEnd = performance.now();
+  const storeCpuLoadEnd = store?.cpu();
+  return {
+    ready,
+    loadResult,
+    cpuStart,
+    /** The target's share of one CPU in the measured phase. */
+    cpuUtilization: (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000),
+    machineCpus: cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000),
+    loadavg: { start: loadavgStart, end: loadavg() },
+    /** What a store's `finish` needs to know of the phases. */
+    storeWindow: { loadStart: wallStart, measureStart: wallMeasureStart, loadEnd: wallLoadEnd, cpuStart: storeCpuMeasureStart, cpuEnd: storeCpuLoadEnd },
+  };
+}
+
+/** The target process's figures (the same for the daemon and a Zipkin server): memory and CPU. */
+function processFigures(phase, rss, cpuDrained, pin) {
+  const accepted = phase.loadResult.acceptedSpans;
+  const cpuSpent = cpuDrained - phase.cpuStart;
+  return {
+    peakRssBytes: rss.peak,
+    rssSeries: rss.series,
+    cpuSeconds: cpuSpent,
+    cpuUsPerAcceptedSpan: accepted > 0 ? (cpuSpent / accepted) * 1e6 : undefined,
+    cpuUtilizationMeasured: phase.cpuUtilization,
+    otherLoadOnDaemonCpu: pin && phase.machineCpus['0'] ? phase.machineCpus['0'].busy - phase.cpuUtilization : undefined,
+  };
+}
+
+/** What the verification found wrong, in words; `unit` names what the sink holds (lines, rows). */
+function verificationProblems(v, unit) {
+  const problems = [];
+  if (v.missing) problems.push(`${v.missing} accepted spans missing`);
+  if (v.duplicates) problems.push(`${v.duplicates} duplicate ${unit}`);
+  if (v.refusedButWritten) problems.push(`${v.refusedButWritten} spans of refused requests written`);
+  if (v.foreign) problems.push(`${v.foreign} unknown span ids`);
+  if (v.output.malformed) problems.push(`${v.output.malformed} malformed ${unit}`);
+  if (!v.content.ok) problems.push(`content mismatch in ${JSON.stringify(v.content.mismatchByField)}`);
+  return problems;
+}
+
 async function runScenario(sc, opts, rate, pin) {
   if (sc.target === 'zipkin-server') return runZipkinScenario(sc, opts, rate, pin);
   const workDir = mkdtempSync(join(tmpdir(), 'spanline-bench-'));
@@ -222,48 +301,24 @@ async function runScenario(sc, opts, rate, pin) {
     storeWatch = store?.watch;
     const watcher = sc.watch ? watchPeaks(daemon, metricsPort, sc.watch) : undefined;
     load = startLoad(pin ? '1' : undefined);
-    load.child.send({ type: 'config', config: loadConfig });
-    const ready = await load.next('ready');
-    log(`[${sc.name}] daemon pid ${daemon.pid}, load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ~${Math.round(ready.avgSpanBytes)} B/span, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`);
-
-    const cpuStart = cpuSeconds(daemon.pid);
-    const wallStart = performance.now();
-    let cpuMeasureStart = cpuStart;
-    let wallMeasureStart = wallStart;
-    let cpusMeasureStart = cpuTimes();
-    let storeCpuMeasureStart = store?.cpu();
-    const loadavgStart = loadavg();
-    const measureTimer = setTimeout(() => {
-      cpuMeasureStart = cpuSeconds(daemon.pid);
-      cpusMeasureStart = cpuTimes();
-      storeCpuMeasureStart = store?.cpu();
-      wallMeasureStart = performance.now();
-      if (probeOut) daemon.signal('SIGUSR2'); // the probe closes its warm-up phase
-    }, opts.warmupS * 1000);
-    let lastReport = { t: 0, spans: 0 };
-    const onProgress = (m) => {
-      if (m.type !== 'progress' || m.elapsedS - lastReport.t < 5) return;
-      const rateNow = (m.acceptedSpans - lastReport.spans) / (m.elapsedS - lastReport.t);
-      log(`[${sc.name}] ${m.elapsedS.toFixed(0)} s${m.warmup ? ' (warm-up)' : ''}: ${fmtInt(m.acceptedSpans)} spans accepted, ${fmtInt(rateNow)}/s now; refused ${m.refusedRequests} req, errors ${m.errorRequests + m.otherRequests}; daemon RSS ${Math.round(rss.peak / MB)} MB peak`);
-      lastReport = { t: m.elapsedS, spans: m.acceptedSpans };
-    };
-    load.child.on('message', onProgress);
-    load.child.send({ type: 'start' });
-    const { result: loadResult } = await load.next('done');
-    load.child.off('message', onProgress);
-    clearTimeout(measureTimer);
-    const cpuLoadEnd = cpuSeconds(daemon.pid);
-    const cpusLoadEnd = cpuTimes();
-    const wallLoadEnd = performance.now();
-    const storeCpuLoadEnd = store?.cpu();
-    const loadavgEnd = loadavg();
-    const machineCpus = cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000);
+    const phase = await runLoad({
+      sc,
+      opts,
+      load,
+      loadConfig,
+      cpu: () => cpuSeconds(daemon.pid),
+      store,
+      introduce: (ready) => `daemon pid ${daemon.pid}, load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ~${Math.round(ready.avgSpanBytes)} B/span, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`,
+      progress: () => `daemon RSS ${Math.round(rss.peak / MB)} MB peak`,
+      onMeasureStart: () => probeOut && daemon.signal('SIGUSR2'), // the probe closes its warm-up phase
+    });
+    const { ready, loadResult } = phase;
     if (probeOut) daemon.signal('SIGUSR2'); // … and its measured phase
 
     log(`[${sc.name}] load done: ${fmtInt(loadResult.acceptedSpans)} spans accepted; waiting for the exporter queue to drain`);
     // A store sink's backlog (up to the batch buffer plus the sending queue) drains at the store's pace.
     const drain = await daemon.drained(metricsPort, store ? 600_000 : undefined);
-    const storeResult = store && (await store.finish({ expected: loadResult.acceptedSpans, loadStart: wallStart, measureStart: wallMeasureStart, loadEnd: wallLoadEnd, cpuStart: storeCpuMeasureStart, cpuEnd: storeCpuLoadEnd }));
+    const storeResult = store && (await store.finish({ expected: loadResult.acceptedSpans, ...phase.storeWindow }));
     storeWatch = undefined;
     if (storeResult) log(`[${sc.name}] ${storeLine(storeResult, loadResult)}`);
     const peaks = await watcher?.stop();
@@ -300,7 +355,6 @@ async function runScenario(sc, opts, rate, pin) {
     }
 
     const m = drain.metrics;
-    const measured = loadResult.measured;
     const acceptedTotal = loadResult.acceptedSpans;
     const result = {
       scenario: sc,
@@ -310,15 +364,10 @@ async function runScenario(sc, opts, rate, pin) {
       commands: { daemon: daemon.command, load: load.command },
       config: configYaml,
       load: loadResult,
+      // otherLoadOnDaemonCpu: busy time of the daemon's CPU not spent by the daemon: other processes (or
+      // kernel work for the network) competing with it. Large values make the figures of this run suspect.
       daemon: {
-        peakRssBytes: rss.peak,
-        rssSeries: rss.series,
-        cpuSeconds: cpuDrained - cpuStart,
-        cpuUsPerAcceptedSpan: acceptedTotal > 0 ? ((cpuDrained - cpuStart) / acceptedTotal) * 1e6 : undefined,
-        cpuUtilizationMeasured: (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000),
-        // Busy time of the daemon's CPU not spent by the daemon: other processes (or kernel work for
-        // the network) competing with it. Large values make the figures of this run suspect.
-        otherLoadOnDaemonCpu: pin && machineCpus['0'] ? machineCpus['0'].busy - (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000) : undefined,
+        ...processFigures(phase, rss, cpuDrained, pin),
         drainMs: drain.ms,
         drainTimedOut: drain.timedOut,
         exit: stop,
@@ -326,11 +375,11 @@ async function runScenario(sc, opts, rate, pin) {
         logTail: daemon.logTail(20),
       },
       loadCpuUtilization: loadResult.loadCpuS / (opts.warmupS + loadResult.measured.elapsedS),
-      machineCpus,
+      machineCpus: phase.machineCpus,
       verification,
       figures: sc.figures?.(drain.metrics, peaks),
       store: storeResult,
-      loadavg: { start: loadavgStart, end: loadavgEnd },
+      loadavg: phase.loadavg,
       probe,
       profile: profile && { files: profile.saved, totalMs: profile.totalMs, functions: profile.functions.slice(0, 100), byModule: profile.byModule.slice(0, 40), busy: profile.busy },
       ok: verification.ok && stop.code === 0 && !drain.timedOut,
@@ -338,12 +387,7 @@ async function runScenario(sc, opts, rate, pin) {
     const problems = [];
     if (stop.code !== 0) problems.push(`daemon exited ${stop.code ?? stop.signal}`);
     if (drain.timedOut) problems.push('exporter queue did not drain');
-    if (verification.missing) problems.push(`${verification.missing} accepted spans missing`);
-    if (verification.duplicates) problems.push(`${verification.duplicates} duplicate lines`);
-    if (verification.refusedButWritten) problems.push(`${verification.refusedButWritten} spans of refused requests written`);
-    if (verification.foreign) problems.push(`${verification.foreign} unknown span ids`);
-    if (verification.output.malformed) problems.push(`${verification.output.malformed} malformed lines`);
-    if (!verification.content.ok) problems.push(`content mismatch in ${JSON.stringify(verification.content.mismatchByField)}`);
+    problems.push(...verificationProblems(verification, 'lines'));
     const other = result.daemon.otherLoadOnDaemonCpu;
     if (other !== undefined && other > 0.1) log(`[${sc.name}] WARNING: something else used ${Math.round(other * 100)}% of the daemon's CPU during the measurement; the figures understate the daemon`);
     const receiverAccepted = m.sum('spanline_receiver_accepted_spans_total');
@@ -460,44 +504,20 @@ async function runZipkinScenario(sc, opts, rate, pin) {
     };
     store = storeSide(sink, workDir);
     load = startLoad(pin ? '1' : undefined);
-    load.child.send({ type: 'config', config: loadConfig });
-    const ready = await load.next('ready');
-    log(`[${sc.name}] Zipkin pid ${target.pid} (up in ${(target.server.startupMs / 1000).toFixed(1)} s), load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`);
-
-    const cpuStart = targetCpu();
-    const wallStart = performance.now();
-    let cpuMeasureStart = cpuStart;
-    let wallMeasureStart = wallStart;
-    let cpusMeasureStart = cpuTimes();
-    let storeCpuMeasureStart = store.cpu();
-    const loadavgStart = loadavg();
-    const measureTimer = setTimeout(() => {
-      cpuMeasureStart = targetCpu();
-      cpusMeasureStart = cpuTimes();
-      storeCpuMeasureStart = store.cpu();
-      wallMeasureStart = performance.now();
-    }, opts.warmupS * 1000);
-    let lastReport = { t: 0, spans: 0 };
-    const onProgress = (m) => {
-      if (m.type !== 'progress' || m.elapsedS - lastReport.t < 5) return;
-      const rateNow = (m.acceptedSpans - lastReport.spans) / (m.elapsedS - lastReport.t);
-      log(`[${sc.name}] ${m.elapsedS.toFixed(0)} s${m.warmup ? ' (warm-up)' : ''}: ${fmtInt(m.acceptedSpans)} spans accepted, ${fmtInt(rateNow)}/s now, ${fmtInt(store.watch.last())} stored; refused ${m.refusedRequests} req, errors ${m.errorRequests + m.otherRequests}; Zipkin RSS ${Math.round(rss.peak / MB)} MB peak`);
-      lastReport = { t: m.elapsedS, spans: m.acceptedSpans };
-    };
-    load.child.on('message', onProgress);
-    load.child.send({ type: 'start' });
-    const { result: loadResult } = await load.next('done');
-    load.child.off('message', onProgress);
-    clearTimeout(measureTimer);
-    const cpuLoadEnd = targetCpu();
-    const cpusLoadEnd = cpuTimes();
-    const wallLoadEnd = performance.now();
-    const storeCpuLoadEnd = store.cpu();
-    const loadavgEnd = loadavg();
-    const machineCpus = cpuUtilization(cpusMeasureStart, cpusLoadEnd, (wallLoadEnd - wallMeasureStart) / 1000);
+    const phase = await runLoad({
+      sc,
+      opts,
+      load,
+      loadConfig,
+      cpu: targetCpu,
+      store,
+      introduce: () => `Zipkin pid ${target.pid} (up in ${(target.server.startupMs / 1000).toFixed(1)} s), load pid ${load.child.pid}; ${opts.connections} connections × ${opts.batch} spans/request, ${sc.mode === 'rate' ? `${fmtInt(rate)} spans/s open loop` : 'closed loop'}, ${opts.warmupS} s warm-up + ${opts.durationS} s`,
+      progress: () => `${fmtInt(store.watch.last())} stored; Zipkin RSS ${Math.round(rss.peak / MB)} MB peak`,
+    });
+    const { ready, loadResult } = phase;
 
     log(`[${sc.name}] load done: ${fmtInt(loadResult.acceptedSpans)} spans accepted; waiting up to ${ZIPKIN_STORE_WAIT_S} s for the store count to reach it or stop growing`);
-    const storeResult = await store.finish({ expected: loadResult.acceptedSpans, loadStart: wallStart, measureStart: wallMeasureStart, loadEnd: wallLoadEnd, cpuStart: storeCpuMeasureStart, cpuEnd: storeCpuLoadEnd, timeoutMs: ZIPKIN_STORE_WAIT_S * 1000 });
+    const storeResult = await store.finish({ expected: loadResult.acceptedSpans, ...phase.storeWindow, timeoutMs: ZIPKIN_STORE_WAIT_S * 1000 });
     store = undefined;
     log(`[${sc.name}] ${storeLine(storeResult, loadResult)}`);
     const zipkinMetrics = await target.metrics().catch(() => undefined);
@@ -509,7 +529,6 @@ async function runZipkinScenario(sc, opts, rate, pin) {
     delete loadResult.statuses;
     const workload = await buildWorkload(params);
     const verification = await verify({ statuses, params, ids, workload, sink, workDir });
-    const acceptedTotal = loadResult.acceptedSpans;
     const collector = zipkinMetrics?.pick('zipkin_collector') ?? {};
     const result = {
       scenario: sc,
@@ -521,12 +540,7 @@ async function runZipkinScenario(sc, opts, rate, pin) {
       load: loadResult,
       // The same fields as a daemon's, for the Zipkin server's JVM.
       daemon: {
-        peakRssBytes: rss.peak,
-        rssSeries: rss.series,
-        cpuSeconds: cpuDrained - cpuStart,
-        cpuUsPerAcceptedSpan: acceptedTotal > 0 ? ((cpuDrained - cpuStart) / acceptedTotal) * 1e6 : undefined,
-        cpuUtilizationMeasured: (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000),
-        otherLoadOnDaemonCpu: pin && machineCpus['0'] ? machineCpus['0'].busy - (cpuLoadEnd - cpuMeasureStart) / ((wallLoadEnd - wallMeasureStart) / 1000) : undefined,
+        ...processFigures(phase, rss, cpuDrained, pin),
         drainMs: storeResult.settleMs,
         drainTimedOut: storeResult.timedOut,
         exit: stop,
@@ -534,21 +548,16 @@ async function runZipkinScenario(sc, opts, rate, pin) {
         logTail: target.logTail(20),
       },
       loadCpuUtilization: loadResult.loadCpuS / (opts.warmupS + loadResult.measured.elapsedS),
-      machineCpus,
+      machineCpus: phase.machineCpus,
       verification,
       store: storeResult,
-      loadavg: { start: loadavgStart, end: loadavgEnd },
+      loadavg: phase.loadavg,
       ok: verification.ok,
     };
     const problems = [];
     if (storeResult.timedOut) problems.push(`still writing ${ZIPKIN_STORE_WAIT_S} s after the load`);
     if (/OutOfMemoryError/.test(target.logTail(200))) problems.push('the Zipkin server ran out of heap (OutOfMemoryError) and stopped');
-    if (verification.missing) problems.push(`${verification.missing} accepted spans missing`);
-    if (verification.duplicates) problems.push(`${verification.duplicates} duplicate rows`);
-    if (verification.refusedButWritten) problems.push(`${verification.refusedButWritten} spans of refused requests written`);
-    if (verification.foreign) problems.push(`${verification.foreign} unknown span ids`);
-    if (verification.output.malformed) problems.push(`${verification.output.malformed} malformed rows`);
-    if (!verification.content.ok) problems.push(`content mismatch in ${JSON.stringify(verification.content.mismatchByField)}`);
+    problems.push(...verificationProblems(verification, 'rows'));
     const dropped = Object.entries(collector).filter(([k]) => k.startsWith('zipkin_collector_spans_dropped')).reduce((a, [, v]) => a + v, 0);
     result.problems = problems;
     // Zipkin counts a message's spans as dropped when a storage call fails, even if part of it was
