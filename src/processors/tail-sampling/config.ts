@@ -134,7 +134,7 @@ export const tailSamplingConfig = s.object({
     .number()
     .range(1)
     .default(512)
-    .describe('Estimated memory of undecided traces at most; beyond it the oldest trace is decided early.'),
+    .describe('Estimated memory of undecided traces and sampled spans waiting for downstream at most: beyond 7/8 of it in undecided traces the oldest is decided early; with 1/8 of it waiting for downstream, senders are refused.'),
   decision_cache: s
     .object({
       sampled_cache_size: s.int().range(0).default(0).describe('Trace ids of sampled traces remembered, so late spans follow (0: `num_traces`).'),

@@ -6,17 +6,22 @@
  *   in arrival order, which is also deadline order (every trace waits the same time), so the decision
  *   loop only looks at the head: no scan of all traces per tick. One timer is set for the head's
  *   deadline (plus a few ms to decide neighbours together).
- * - **Bounds.** At most `num_traces` undecided traces and `max_memory_mib` of their estimated memory.
- *   Going past a bound **decides** the oldest trace early on the spans it has (counted as forced),
- *   instead of evicting it undecided as the Collector does. Sampled spans waiting for a refusing
- *   downstream (the outbox) are bounded by refusing senders while downstream refuses, or while the outbox
- *   holds `max_memory_mib` because downstream is slower than the decisions (below).
+ * - **Bounds.** At most `num_traces` undecided traces, and `max_memory_mib` of estimated memory for the
+ *   undecided traces and the sampled spans waiting for downstream (the outbox) together: the outbox may
+ *   hold an eighth of it, the undecided traces the rest. Going past the traces' share **decides** the
+ *   oldest trace early on the spans it has (counted as forced), instead of evicting it undecided as the
+ *   Collector does. A full outbox refuses senders (below).
  * - **Late spans.** Decided trace ids are remembered (`decision_cache`, LRU); a span of a remembered
  *   trace follows its decision at once and is counted as late.
- * - **Downstream.** Sampled spans leave in decision order through one sender. A retryable refusal is
- *   retried with backoff (50 ms doubling to 1 s) for up to `downstream_retry_max_elapsed`, then dropped
- *   and counted; while downstream refuses, new spans are refused retryably (backpressure), so that the
- *   backlog stays within what was accepted before. A permanent refusal drops the batch at once, counted and logged.
+ * - **Downstream.** Sampled spans leave in decision order through one sender, which asks downstream's
+ *   early refusal (`admit`) before each batch, so that a full downstream costs a check instead of an
+ *   attempt. A retryable refusal (or a full downstream) is retried with a short backoff (10 ms doubling
+ *   to 100 ms) for up to `downstream_retry_max_elapsed`, then dropped and counted. A permanent refusal
+ *   drops the batch at once, counted and logged.
+ * - **Backpressure.** While the outbox is full, new spans are refused retryably. The outbox is small
+ *   (downstream buffers more), so refusals come and go with it: while decisions outpace downstream,
+ *   senders get the CPU that exporting leaves over instead of none until the whole backlog is gone
+ *   (which, `decision_wait` later, left nothing to decide and downstream idle).
  * - **Shutdown.** Pending traces are decided at once on what they have, and sampled spans are sent
  *   downstream before shutdown resolves (or counted as dropped at its deadline).
  */
@@ -33,10 +38,14 @@ import { estimateSpanBytes, TRACE_OVERHEAD } from './size.js';
 /**
  * Backoff while downstream refuses. Downstream is in-process (a processor or the exporter queues), so it
  * usually has room again within milliseconds: waiting as a remote sender would (its Retry-After hint, a
- * second or more) leaves the pipeline idle while sampled spans pile up here. Hints are therefore ignored.
+ * second or more), or doubling up to a second, leaves downstream idle while sampled spans pile up here.
+ * Hints are therefore ignored, and the wait stays short; a full downstream is seen with `admit`, which
+ * costs nothing, so polling it often is cheap.
  */
-const FIRST_RETRY_MS = 50;
-const MAX_RETRY_MS = 1_000;
+const FIRST_RETRY_MS = 10;
+const MAX_RETRY_MS = 100;
+/** The outbox's share of `max_memory_mib` (the undecided traces have the rest). */
+const OUTBOX_SHARE = 1 / 8;
 /** Retry-After for senders refused while downstream refuses. */
 const FULL_RETRY_MS = 1_000;
 /** Traces decided in one turn of the event loop at most, so that receivers keep being served. */
@@ -145,7 +154,10 @@ export class TailSampler implements SpanConsumer {
   private pendingBytes = 0;
   private readonly sampledIds: RecentIds;
   private readonly notSampledIds: RecentIds;
+  /** Undecided traces' share of `max_memory_mib`: beyond it the oldest trace is decided early. */
   private readonly maxBytes: number;
+  /** The outbox's share: senders are refused while it is full. */
+  private readonly maxOutBytes: number;
   private readonly coalesceMs: number;
   private readonly policyCounts: Float64Array;
 
@@ -186,7 +198,8 @@ export class TailSampler implements SpanConsumer {
     const forget = (id: string) => this.traces.delete(id);
     this.sampledIds = new RecentIds(cfg.decision_cache.sampled_cache_size || cfg.num_traces, forget);
     this.notSampledIds = new RecentIds(cfg.decision_cache.non_sampled_cache_size || cfg.num_traces, forget);
-    this.maxBytes = cfg.max_memory_mib * MIB;
+    this.maxOutBytes = Math.floor(cfg.max_memory_mib * MIB * OUTBOX_SHARE);
+    this.maxBytes = cfg.max_memory_mib * MIB - this.maxOutBytes;
     this.coalesceMs = Math.min(100, Math.max(1, Math.floor(cfg.decision_wait / 20)));
     this.labels = { processor: ctx.id, pipeline: ctx.pipeline };
     const mx = ctx.metrics;
@@ -255,10 +268,9 @@ export class TailSampler implements SpanConsumer {
   private refusal(): RefusedError | undefined {
     if (!this.accepting) return new RefusedError('tail_sampling processor is shutting down', true, FULL_RETRY_MS, 'shutting_down');
     // Backpressure: while downstream refuses sampled spans, or is slower than the decisions (a blocking
-    // queue, an export without a queue), taking more would only grow a backlog it cannot take; senders keep
-    // their spans instead (as the batch processor refuses when it is full). The outbox is bounded by
-    // `max_memory_mib` like the undecided traces, so both together hold at most twice that.
-    if ((this.retryDelayMs > 0 && this.outBytes > 0) || this.outBytes >= this.maxBytes) {
+    // queue, an export without a queue), the outbox fills; taking more would only grow a backlog downstream
+    // cannot take, so senders keep their spans instead (as the batch processor refuses when it is full).
+    if (this.outBytes >= this.maxOutBytes) {
       return new RefusedError(
         `tail_sampling: downstream is not taking sampled spans (${Math.round(this.heldBytes / MIB)} MiB held); retry later`,
         true,
@@ -513,32 +525,44 @@ export class TailSampler implements SpanConsumer {
     }
   }
 
-  /** Sends one batch until accepted, refused for good, retried for too long, or past the shutdown deadline. */
+  /**
+   * Sends one batch until accepted, refused for good, retried for too long, or past the shutdown deadline.
+   * A full downstream (its early refusal) is waited for like a retryable refusal, and counted once per
+   * batch rather than once per check.
+   */
   private async deliver(b: Outgoing): Promise<void> {
+    let heldBack = false;
     for (;;) {
       if (this.deadline.signal.aborted) return this.ctx.dropped(b.spans.length, 'shutdown');
-      try {
-        await this.ctx.next.consume(b.spans);
-        this.retryDelayMs = 0;
-        return;
-      } catch (e) {
-        const refused = isRefused(e);
-        this.m.refusals.inc({ ...this.labels, reason: refused ? e.reason : 'error' });
-        if (!refused || !e.retryable) {
-          this.logDownstreamError(e, b.spans.length, 'downstream refused sampled spans permanently; dropped');
-          return this.ctx.dropped(b.spans.length, 'downstream_permanent');
+      let refusal: RefusedError | undefined = this.ctx.next.admit?.(undefined);
+      if (refusal === undefined || !refusal.retryable) {
+        try {
+          await this.ctx.next.consume(b.spans);
+          this.retryDelayMs = 0;
+          return;
+        } catch (e) {
+          const refused = isRefused(e);
+          this.m.refusals.inc({ ...this.labels, reason: refused ? e.reason : 'error' });
+          if (!refused || !e.retryable) {
+            this.logDownstreamError(e, b.spans.length, 'downstream refused sampled spans permanently; dropped');
+            return this.ctx.dropped(b.spans.length, 'downstream_permanent');
+          }
+          refusal = e;
         }
-        const now = Date.now();
-        if (b.firstRefusedMs === 0) b.firstRefusedMs = now;
-        const maxElapsed = this.cfg.downstream_retry_max_elapsed;
-        if (maxElapsed > 0 && now - b.firstRefusedMs >= maxElapsed) {
-          this.logDownstreamError(e, b.spans.length, 'downstream kept refusing sampled spans; dropped after downstream_retry_max_elapsed');
-          return this.ctx.dropped(b.spans.length, 'downstream_retries_exhausted');
-        }
-        this.retryDelayMs = this.retryDelayMs === 0 ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, this.retryDelayMs * 2);
-        this.ctx.logger.debug({ err: e, count: b.spans.length, waitMs: this.retryDelayMs }, 'downstream refused sampled spans, will retry');
-        await backoff(this.retryDelayMs, this.deadline.signal);
+      } else if (!heldBack) {
+        heldBack = true;
+        this.m.refusals.inc({ ...this.labels, reason: refusal.reason });
       }
+      const now = Date.now();
+      if (b.firstRefusedMs === 0) b.firstRefusedMs = now;
+      const maxElapsed = this.cfg.downstream_retry_max_elapsed;
+      if (maxElapsed > 0 && now - b.firstRefusedMs >= maxElapsed) {
+        this.logDownstreamError(refusal, b.spans.length, 'downstream kept refusing sampled spans; dropped after downstream_retry_max_elapsed');
+        return this.ctx.dropped(b.spans.length, 'downstream_retries_exhausted');
+      }
+      this.retryDelayMs = this.retryDelayMs === 0 ? FIRST_RETRY_MS : Math.min(MAX_RETRY_MS, this.retryDelayMs * 2);
+      this.ctx.logger.debug({ err: refusal, count: b.spans.length, waitMs: this.retryDelayMs }, 'downstream refused sampled spans, will retry');
+      await backoff(this.retryDelayMs, this.deadline.signal);
     }
   }
 

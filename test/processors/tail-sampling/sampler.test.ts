@@ -167,12 +167,25 @@ describe('tail_sampling processor (fake time)', () => {
   it('beyond max_memory_mib decides the oldest traces early and stays within the bound', async () => {
     const { sampler, next, droppedTotal, metric } = setup({ decision_wait: '30s', max_memory_mib: 1, policies: [{ name: 'all', type: 'always_sample' }] });
     let spansIn = 0;
+    let refusals = 0;
     for (let i = 1; i <= 400; i++) {
       const batch = traceSpans(tid(i), 10, { 'http.url': 'http://example.com/api/v1/orders/' + 'x'.repeat(100) });
+      // forced decisions fill the outbox faster than this loop lets the sender run: a refused sender retries
+      for (;;) {
+        try {
+          await sampler.consume(batch);
+          break;
+        } catch (e) {
+          expect(e).toMatchObject({ retryable: true, reason: 'tail_sampling_backpressure' });
+          refusals++;
+          await advance();
+        }
+      }
       spansIn += batch.length;
-      await sampler.consume(batch);
-      expect(sampler.undecidedBytes).toBeLessThanOrEqual(1024 * 1024);
+      // the outbox refuses once full, so the batch that fills it may pass the bound (10 spans, < 10 KiB)
+      expect(sampler.heldBytes).toBeLessThanOrEqual(1024 * 1024 + 10 * 1024);
     }
+    expect(refusals).toBeLessThan(400);
     await advance();
     expect(sampler.heldBytes).toBeLessThanOrEqual(1024 * 1024);
     const forced = await metric('spanline_tail_sampling_forced_decisions_total', { reason: 'max_memory' });
@@ -223,25 +236,94 @@ describe('tail_sampling processor (fake time)', () => {
     expect(warnings).toContain('downstream refused sampled spans permanently; dropped');
   });
 
-  it('retries a retryable refusal with backoff and loses nothing; refuses senders meanwhile', async () => {
+  it('retries a retryable refusal with a short backoff and loses nothing; refuses senders once its outbox is full', async () => {
     const next = new Downstream();
     next.always = new RefusedError('queue full', true, 0, 'queue_full');
-    const { sampler, metric } = setup({ decision_wait: '1s', policies: [{ name: 'all', type: 'always_sample' }] }, next);
+    const { sampler, metric } = setup({ decision_wait: '1s', max_memory_mib: 1, policies: [{ name: 'all', type: 'always_sample' }] }, next);
     expect(sampler.admit()).toBeUndefined();
     await sampler.consume(traceSpans(tid(1), 5));
-    await advance(1060); // decided at 1 s + 50 ms of coalescing
+    await advance(1050); // decided at 1 s + 50 ms of coalescing
     expect(next.attempts).toBe(1);
-    await advance(50 + 100 + 200); // backoff 50, 100, 200 ms
+    await advance(10 + 20 + 40); // backoff 10, 20, 40 ms
     expect(next.attempts).toBe(4);
-    // while downstream refuses, senders are refused retryably: the backlog does not grow
-    await expect(sampler.consume(traceSpans(tid(2), 10))).rejects.toMatchObject({ retryable: true, reason: 'tail_sampling_backpressure' });
+    await advance(80 + 100 + 100); // … doubling up to 100 ms
+    expect(next.attempts).toBe(7);
+    // while downstream refuses, decided traces fill the outbox (an eighth of max_memory_mib); then senders
+    // are refused retryably, so that the backlog stops growing
+    const url = { 'http.url': 'http://example.com/' + 'x'.repeat(1000) };
+    let refused: unknown;
+    let i = 2;
+    for (; i < 1_000 && refused === undefined; i++) {
+      try {
+        await sampler.consume(traceSpans(tid(i), 10, url));
+      } catch (e) {
+        refused = e;
+      }
+      await advance(1_100);
+    }
+    expect(refused).toMatchObject({ retryable: true, reason: 'tail_sampling_backpressure' });
     expect(sampler.admit()).toMatchObject({ reason: 'tail_sampling_backpressure' });
+    expect(sampler.heldBytes).toBeGreaterThanOrEqual(128 * 1024);
+    expect(sampler.heldBytes).toBeLessThanOrEqual(1024 * 1024);
     expect(sampler.pendingTraceCount).toBe(0);
     next.always = undefined;
     await advance(1_000);
     expect(next.accepted[0].map((s) => s.spanId)).toEqual(traceSpans(tid(1), 5).map((s) => s.spanId));
+    expect(next.count()).toBe(5 + (i - 3) * 10);
     expect(sampler.admit()).toBeUndefined();
-    expect(await metric('spanline_tail_sampling_downstream_refusals_total', { reason: 'queue_full' })).toBeGreaterThanOrEqual(4);
+    expect(await metric('spanline_tail_sampling_downstream_refusals_total', { reason: 'queue_full' })).toBeGreaterThanOrEqual(7);
+  });
+
+  it('waits while downstream says it is full (admit) without attempting, counting one refusal per batch', async () => {
+    let full = true;
+    const next = new (class extends Downstream {
+      admit(): RefusedError | undefined {
+        return full ? new RefusedError('buffer full', true, 1_000, 'batch_buffer_full') : undefined;
+      }
+    })();
+    const { sampler, metric } = setup({ decision_wait: '1s', policies: [{ name: 'all', type: 'always_sample' }] }, next);
+    await sampler.consume(traceSpans(tid(1), 3));
+    await advance(1_050 + 2_000);
+    expect(next.attempts).toBe(0);
+    expect(await metric('spanline_tail_sampling_downstream_refusals_total', { reason: 'batch_buffer_full' })).toBe(1);
+    full = false;
+    await advance(100); // polled again within the 100 ms the backoff grows to, not after the 1 s hint
+    expect(next.attempts).toBe(1);
+    expect(next.count()).toBe(3);
+  });
+
+  it('takes senders again as soon as its outbox has room, before the backlog downstream is gone', async () => {
+    // A downstream that takes one batch per release: slower than the decisions until released.
+    const releases: (() => void)[] = [];
+    const next = new (class extends Downstream {
+      override async consume(batch: SpanBatch): Promise<void> {
+        await new Promise<void>((r) => releases.push(r));
+        await super.consume(batch);
+      }
+    })();
+    const { sampler } = setup({ decision_wait: '1s', max_memory_mib: 1, policies: [{ name: 'all', type: 'always_sample' }] }, next);
+    const url = { 'http.url': 'http://example.com/' + 'x'.repeat(1000) };
+    let refused: unknown;
+    for (let i = 1; i < 1_000 && refused === undefined; i++) {
+      try {
+        await sampler.consume(traceSpans(tid(i), 10, url));
+      } catch (e) {
+        refused = e;
+      }
+      await advance(1_100); // each trace decided alone: one outbox batch each
+    }
+    expect(refused).toMatchObject({ reason: 'tail_sampling_backpressure' });
+    const backlog = sampler.heldBytes;
+    // downstream takes one batch: the outbox is below its share again, with most of the backlog still there
+    releases.shift()!();
+    await advance();
+    expect(sampler.admit()).toBeUndefined();
+    expect(sampler.heldBytes).toBeGreaterThan(backlog / 2);
+    while (releases.length > 0) {
+      releases.shift()!();
+      await advance();
+    }
+    expect(sampler.heldBytes).toBe(0);
   });
 
   it('bounds sampled spans waiting for a downstream that is slower than the decisions: refuses senders, loses nothing', async () => {
