@@ -33,7 +33,7 @@ import type { Span, SpanBatch } from '../../model/span.js';
 import type { SelfMetrics } from '../../telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { buildPolicy, decide, Decision, DECISION_KINDS, RecentIds, type Policy, type TraceView } from './policies.js';
-import { estimateSpanBytes, TRACE_OVERHEAD } from './size.js';
+import { estimateSpanBytes, rememberBatchBytes } from '../../model/span-size.js';
 
 /**
  * Backoff while downstream refuses. Downstream is in-process (a processor or the exporter queues), so it
@@ -55,6 +55,9 @@ const MIB = 1024 * 1024;
 export type DecisionTrigger = 'decision_wait' | 'num_traces' | 'max_memory' | 'shutdown';
 
 const DECISION_LABEL = ['not_sampled', 'sampled', 'invert_sampled', 'invert_not_sampled', 'dropped'] as const;
+
+/** A trace's own memory while undecided, besides its spans: its record, its Map entry and its span array. */
+const TRACE_OVERHEAD = 200;
 
 /** A trace waiting for its decision. */
 class PendingTrace implements TraceView {
@@ -473,7 +476,11 @@ export class TailSampler implements SpanConsumer {
   /** Sends a round's sampled spans, counts its drops and decisions. */
   private publish(round: Round): void {
     if (round.spanCount > 0) {
-      this.outbox.push({ spans: flatten(round.parts, round.spanCount), bytes: round.bytes, firstRefusedMs: 0 });
+      const spans = flatten(round.parts, round.spanCount);
+      // Downstream bounds its buffers in bytes too: the estimate made as the spans arrived saves it walking
+      // them again now that they are cold in the CPU caches.
+      rememberBatchBytes(spans, round.bytes);
+      this.outbox.push({ spans, bytes: round.bytes, firstRefusedMs: 0 });
       this.outBytes += round.bytes;
       this.startSending();
     }

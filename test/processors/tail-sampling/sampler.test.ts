@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { RefusedError, type SpanConsumer } from '../../../src/component/types.js';
 import { StatusCode, type SpanBatch } from '../../../src/model/span.js';
+import { estimateBatchBytes, estimateSpanBytes } from '../../../src/model/span-size.js';
 import { tailSamplingProcessor, type TailSampler } from '../../../src/processors/tail-sampling/index.js';
 import { SelfMetrics } from '../../../src/telemetry/metrics.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -383,6 +384,19 @@ describe('tail_sampling processor (fake time)', () => {
     await advance();
     await done;
     expect(dropped).toEqual({ shutdown: 4 });
+  });
+
+  it('hands downstream the byte estimate made as the spans arrived, so that downstream does not walk them again', async () => {
+    const { sampler, next } = setup({ decision_wait: '1s', policies: [{ name: 'all', type: 'always_sample' }] });
+    const spans = [...traceSpans(tid(1), 3), ...traceSpans(tid(2), 2)];
+    const expected = spans.reduce((n, s) => n + estimateSpanBytes(s), 0);
+    await sampler.consume(spans);
+    // changed after it was estimated: a walk now would give another figure
+    for (const s of spans) s.attributes['added.later'] = 'x'.repeat(1000);
+    await advance(1_100);
+    expect(next.count()).toBe(5);
+    expect(next.accepted.length).toBe(1);
+    expect(estimateBatchBytes(next.accepted[0])).toBe(expected);
   });
 
   it('records how long after decision_wait each trace was decided', async () => {
