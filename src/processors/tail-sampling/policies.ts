@@ -26,6 +26,73 @@ export enum Decision {
 export interface TraceView {
   readonly traceId: string;
   readonly spans: readonly Span[];
+  /**
+   * What {@link SpanChecks.observe} gathered from exactly these spans as they arrived. Policies built with
+   * those checks read it instead of walking the spans; without it they walk them.
+   */
+  readonly summary?: TraceSummary;
+}
+
+/** Per trace, what the span checks found so far. */
+export interface TraceSummary {
+  /** Bit i set: span check i matched one of the trace's spans. */
+  matched: number;
+  /** The earliest start and latest end over spans with a start (0n while there is none). */
+  minStart: bigint;
+  maxEnd: bigint;
+}
+
+/** Checks beyond this many are not registered; their policies walk the spans at decision time. */
+const MAX_SPAN_CHECKS = 30;
+
+/**
+ * The per-span tests of the policies that sample when any span matches (status, attributes, trace
+ * state) and the trace's time range (latency), run once per span as it arrives: the span was just
+ * decoded and is in the CPU cache then, while at decision time, `decision_wait` later, walking every span
+ * again reads memory long gone from it. The decision then reads one summary per trace.
+ */
+export class SpanChecks {
+  private readonly tests: ((sp: Span) => boolean)[] = [];
+  private times = false;
+
+  /** True when `observe` has anything to do. */
+  get active(): boolean {
+    return this.times || this.tests.length > 0;
+  }
+
+  /** Registers a test; returns its bit, or -1 when there are too many (the policy then walks the spans). */
+  add(test: (sp: Span) => boolean): number {
+    if (this.tests.length >= MAX_SPAN_CHECKS) return -1;
+    this.tests.push(test);
+    return this.tests.length - 1;
+  }
+
+  /** A latency policy needs the trace's time range. */
+  needTimes(): void {
+    this.times = true;
+  }
+
+  /** Adds one span of the trace to its summary. */
+  observe(summary: TraceSummary, sp: Span): void {
+    if (this.times) {
+      const start = sp.startTimeUnixNano;
+      if (start !== 0n) {
+        if (summary.minStart === 0n || start < summary.minStart) summary.minStart = start;
+        if (sp.endTimeUnixNano > summary.maxEnd) summary.maxEnd = sp.endTimeUnixNano;
+      }
+    }
+    const tests = this.tests;
+    for (let i = 0; i < tests.length; i++) {
+      const bit = 1 << i;
+      if ((summary.matched & bit) === 0 && tests[i](sp)) summary.matched |= bit;
+    }
+  }
+}
+
+/** Whether span check `bit` matched a span of the trace; undefined when the trace must be walked instead. */
+function checked(trace: TraceView, bit: number): boolean | undefined {
+  const summary = trace.summary;
+  return summary === undefined || bit < 0 ? undefined : (summary.matched & (1 << bit)) !== 0;
 }
 
 export interface Policy {
@@ -36,27 +103,31 @@ export interface Policy {
 /** Clock for the rate-based policies (ms since the epoch); `Date.now` so that tests can fake it. */
 export type Clock = () => number;
 
-export function buildPolicy(cfg: PolicyConfig | CompositeSubPolicyConfig | LeafPolicyConfig, clock: Clock): Policy {
+/**
+ * Builds a policy. With `checks`, the policies that look at every span register their per-span tests
+ * there and read a trace's summary when it has one (see {@link SpanChecks}).
+ */
+export function buildPolicy(cfg: PolicyConfig | CompositeSubPolicyConfig | LeafPolicyConfig, clock: Clock, checks?: SpanChecks): Policy {
   const name = cfg.name;
   switch (cfg.type) {
     case 'always_sample':
       return { name, evaluate: () => Decision.Sampled };
     case 'latency':
-      return latency(name, cfg.latency!.threshold_ms, cfg.latency!.upper_threshold_ms);
+      return latency(name, cfg.latency!.threshold_ms, cfg.latency!.upper_threshold_ms, checks);
     case 'status_code':
-      return statusCode(name, cfg.status_code!.status_codes);
+      return statusCode(name, cfg.status_code!.status_codes, checks);
     case 'string_attribute':
-      return stringAttribute(name, cfg.string_attribute!);
+      return stringAttribute(name, cfg.string_attribute!, checks);
     case 'numeric_attribute': {
       const c = cfg.numeric_attribute!;
-      return numericAttribute(name, c.key, c.min_value, c.max_value, c.invert_match);
+      return numericAttribute(name, c.key, c.min_value, c.max_value, c.invert_match, checks);
     }
     case 'boolean_attribute': {
       const c = cfg.boolean_attribute!;
       // Zipkin tags are strings: "true" and "false" count as booleans (the Collector reads any non-boolean as false).
       const text = String(c.value);
       const matches = (v: AnyValue | undefined) => v === c.value || v === text;
-      return attributeMatch(name, c.key, matches, c.invert_match);
+      return attributeMatch(name, c.key, matches, c.invert_match, checks);
     }
     case 'probabilistic':
       return probabilistic(name, cfg.probabilistic!.hash_salt, cfg.probabilistic!.sampling_percentage);
@@ -65,17 +136,17 @@ export function buildPolicy(cfg: PolicyConfig | CompositeSubPolicyConfig | LeafP
     case 'span_count':
       return spanCount(name, cfg.span_count!.min_spans, cfg.span_count!.max_spans);
     case 'trace_state':
-      return traceState(name, cfg.trace_state!.key, cfg.trace_state!.values);
+      return traceState(name, cfg.trace_state!.key, cfg.trace_state!.values, checks);
     case 'and': {
-      const subs = (cfg as CompositeSubPolicyConfig).and!.and_sub_policy.map((c) => buildPolicy(c, clock));
+      const subs = (cfg as CompositeSubPolicyConfig).and!.and_sub_policy.map((c) => buildPolicy(c, clock, checks));
       return and(name, subs);
     }
     case 'drop': {
-      const subs = (cfg as PolicyConfig).drop!.drop_sub_policy.map((c) => buildPolicy(c, clock));
+      const subs = (cfg as PolicyConfig).drop!.drop_sub_policy.map((c) => buildPolicy(c, clock, checks));
       return drop(name, subs);
     }
     case 'composite':
-      return composite(name, (cfg as PolicyConfig).composite!, clock);
+      return composite(name, (cfg as PolicyConfig).composite!, clock, checks);
   }
 }
 
@@ -117,18 +188,25 @@ export const isSampled = (d: Decision) => d === Decision.Sampled || d === Decisi
  * arrival order), the whole trace is measured. Spans without a timestamp (start 0) are skipped.
  * Milliseconds are truncated, as Go's `Duration.Milliseconds()` does.
  */
-function latency(name: string, thresholdMs: number, upperMs: number): Policy {
+function latency(name: string, thresholdMs: number, upperMs: number, checks: SpanChecks | undefined): Policy {
   const lower = BigInt(thresholdMs);
   const upper = BigInt(upperMs);
+  checks?.needTimes();
   return {
     name,
     evaluate(trace) {
       let min = 0n;
       let max = 0n;
-      for (const sp of trace.spans) {
-        if (sp.startTimeUnixNano === 0n) continue;
-        if (min === 0n || sp.startTimeUnixNano < min) min = sp.startTimeUnixNano;
-        if (sp.endTimeUnixNano > max) max = sp.endTimeUnixNano;
+      const summary = checks === undefined ? undefined : trace.summary;
+      if (summary !== undefined) {
+        min = summary.minStart;
+        max = summary.maxEnd;
+      } else {
+        for (const sp of trace.spans) {
+          if (sp.startTimeUnixNano === 0n) continue;
+          if (min === 0n || sp.startTimeUnixNano < min) min = sp.startTimeUnixNano;
+          if (sp.endTimeUnixNano > max) max = sp.endTimeUnixNano;
+        }
       }
       if (min === 0n) return Decision.NotSampled;
       const ms = max > min ? (max - min) / 1_000_000n : 0n;
@@ -140,11 +218,14 @@ function latency(name: string, thresholdMs: number, upperMs: number): Policy {
 
 const STATUS: Record<string, StatusCode> = { OK: StatusCode.Ok, ERROR: StatusCode.Error, UNSET: StatusCode.Unset };
 
-function statusCode(name: string, codes: readonly string[]): Policy {
+function statusCode(name: string, codes: readonly string[], checks: SpanChecks | undefined): Policy {
   const wanted = new Set(codes.map((c) => STATUS[c]));
+  const bit = checks?.add((sp) => wanted.has(sp.status.code)) ?? -1;
   return {
     name,
     evaluate(trace) {
+      const hit = checked(trace, bit);
+      if (hit !== undefined) return hit ? Decision.Sampled : Decision.NotSampled;
       for (const sp of trace.spans) if (wanted.has(sp.status.code)) return Decision.Sampled;
       return Decision.NotSampled;
     },
@@ -161,8 +242,18 @@ function attributeMatch(
   key: string,
   matches: (v: AnyValue | undefined, onSpan: boolean) => boolean,
   invert: boolean,
+  checks: SpanChecks | undefined,
 ): Policy {
+  const bit =
+    checks?.add((sp) => {
+      const rv = valueOf(sp.resource.attributes, key);
+      if (rv !== undefined && matches(rv, false)) return true;
+      const v = valueOf(sp.attributes, key);
+      return v !== undefined && matches(v, true);
+    }) ?? -1;
   const any = (trace: TraceView): boolean => {
+    const hit = checked(trace, bit);
+    if (hit !== undefined) return hit;
     let lastResource: Resource | undefined;
     for (const sp of trace.spans) {
       if (sp.resource !== lastResource) {
@@ -191,7 +282,7 @@ function valueOf(attributes: Attributes, key: string): AnyValue | undefined {
  * String values only, as the Collector (`Str()` of another type is ""). Empty span values never match;
  * with regexes, results are remembered per value in an LRU of `cache_max_size`.
  */
-function stringAttribute(name: string, c: NonNullable<LeafPolicyConfig['string_attribute']>): Policy {
+function stringAttribute(name: string, c: NonNullable<LeafPolicyConfig['string_attribute']>, checks: SpanChecks | undefined): Policy {
   let test: (v: string) => boolean;
   if (c.enabled_regex_matching) {
     const patterns: SafePattern[] = c.values.map((v) => compileSafePattern(v));
@@ -211,14 +302,21 @@ function stringAttribute(name: string, c: NonNullable<LeafPolicyConfig['string_a
     test = (v) => values.has(v);
   }
   const matches = (v: AnyValue | undefined, onSpan: boolean) => typeof v === 'string' && !(onSpan && v === '') && test(v);
-  return attributeMatch(name, c.key, matches, c.invert_match);
+  return attributeMatch(name, c.key, matches, c.invert_match, checks);
 }
 
 /**
  * Integer values in [min, max]. Besides OTLP ints, decimal integer strings match too: Zipkin tags are
  * strings (`http.status_code: "500"`), and the Collector, reading them as 0, could never match them.
  */
-function numericAttribute(name: string, key: string, min: number | undefined, max: number | undefined, invert: boolean): Policy {
+function numericAttribute(
+  name: string,
+  key: string,
+  min: number | undefined,
+  max: number | undefined,
+  invert: boolean,
+  checks: SpanChecks | undefined,
+): Policy {
   const lo = min === undefined ? undefined : BigInt(min);
   const hi = max === undefined ? undefined : BigInt(max);
   const matches = (v: AnyValue | undefined) => {
@@ -228,7 +326,7 @@ function numericAttribute(name: string, key: string, min: number | undefined, ma
     else return false;
     return (lo === undefined || n >= lo) && (hi === undefined || n <= hi);
   };
-  return attributeMatch(name, key, matches, invert);
+  return attributeMatch(name, key, matches, invert, checks);
 }
 
 const FNV64_OFFSET_HI = 0xcbf29ce4;
@@ -371,16 +469,20 @@ function spanCount(name: string, min: number, max: number): Policy {
 }
 
 /** Sampled when a span's W3C trace state has one of `values` under `key`; a malformed trace state never matches. */
-function traceState(name: string, key: string, values: readonly string[]): Policy {
+function traceState(name: string, key: string, values: readonly string[], checks: SpanChecks | undefined): Policy {
   const wanted = new Set(values.filter((v) => v !== '' && key.length + v.length < 256));
+  const matches = (sp: Span): boolean => {
+    if (sp.traceState === '') return false;
+    const v = traceStateValue(sp.traceState, key);
+    return v !== undefined && wanted.has(v);
+  };
+  const bit = checks?.add(matches) ?? -1;
   return {
     name,
     evaluate(trace) {
-      for (const sp of trace.spans) {
-        if (sp.traceState === '') continue;
-        const v = traceStateValue(sp.traceState, key);
-        if (v !== undefined && wanted.has(v)) return Decision.Sampled;
-      }
+      const hit = checked(trace, bit);
+      if (hit !== undefined) return hit ? Decision.Sampled : Decision.NotSampled;
+      for (const sp of trace.spans) if (matches(sp)) return Decision.Sampled;
       return Decision.NotSampled;
     },
   };
@@ -430,13 +532,13 @@ function drop(name: string, subs: readonly Policy[]): Policy {
  * entry with percent 0 gets an equal share (total / number of sub-policies). `policy_order` is not
  * used for evaluation, as in the Collector.
  */
-function composite(name: string, c: NonNullable<PolicyConfig['composite']>, clock: Clock): Policy {
+function composite(name: string, c: NonNullable<PolicyConfig['composite']>, clock: Clock, checks: SpanChecks | undefined): Policy {
   const total = c.max_total_spans_per_second;
   const equalShare = total / c.composite_sub_policy.length;
   const allocation = new Map<string, number>();
   for (const a of c.rate_allocation) allocation.set(a.policy, a.percent > 0 ? (a.percent / 100) * total : equalShare);
   const subs = c.composite_sub_policy.map((sc) => ({
-    policy: buildPolicy(sc, clock),
+    policy: buildPolicy(sc, clock, checks),
     // int64() in Go truncates.
     allocated: Math.trunc(allocation.get(sc.name) ?? 0),
     sampled: 0,

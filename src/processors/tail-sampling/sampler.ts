@@ -5,7 +5,8 @@
  * - **Holding.** Spans are grouped by trace id as references (nothing is copied). Traces wait in a FIFO
  *   in arrival order, which is also deadline order (every trace waits the same time), so the decision
  *   loop only looks at the head: no scan of all traces per tick. One timer is set for the head's
- *   deadline (plus a few ms to decide neighbours together).
+ *   deadline (plus a few ms to decide neighbours together). The policies' per-span tests run as each span
+ *   arrives, while it is in the CPU cache (`SpanChecks`), so that a decision reads one summary per trace.
  * - **Bounds.** At most `num_traces` undecided traces, and `max_memory_mib` of estimated memory for the
  *   undecided traces and the sampled spans waiting for downstream (the outbox) together: the outbox may
  *   hold an eighth of it, the undecided traces the rest. Going past the traces' share **decides** the
@@ -32,7 +33,7 @@ import { isRefused, RefusedError, type SpanConsumer } from '../../component/type
 import type { Span, SpanBatch } from '../../model/span.js';
 import type { SelfMetrics } from '../../telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
-import { buildPolicy, decide, Decision, DECISION_KINDS, RecentIds, type Policy, type TraceView } from './policies.js';
+import { buildPolicy, decide, Decision, DECISION_KINDS, RecentIds, SpanChecks, type Policy, type TraceSummary, type TraceView } from './policies.js';
 import { estimateSpanBytes, rememberBatchBytes } from '../../model/span-size.js';
 
 /**
@@ -59,15 +60,22 @@ const DECISION_LABEL = ['not_sampled', 'sampled', 'invert_sampled', 'invert_not_
 /** A trace's own memory while undecided, besides its spans: its record, its Map entry and its span array. */
 const TRACE_OVERHEAD = 200;
 
-/** A trace waiting for its decision. */
-class PendingTrace implements TraceView {
+/** A trace waiting for its decision, and what the span checks found in it so far (its own summary). */
+class PendingTrace implements TraceView, TraceSummary {
   readonly spans: Span[] = [];
   bytes = TRACE_OVERHEAD;
   decided = false;
+  matched = 0;
+  minStart = 0n;
+  maxEnd = 0n;
+  readonly summary: TraceSummary | undefined;
   constructor(
     readonly traceId: string,
     readonly deadlineMs: number,
-  ) {}
+    summarized: boolean,
+  ) {
+    this.summary = summarized ? this : undefined;
+  }
 }
 
 /** Sampled spans on their way downstream. */
@@ -146,6 +154,7 @@ export interface SamplerContext {
 
 export class TailSampler implements SpanConsumer {
   private readonly policies: Policy[];
+  private readonly checks = new SpanChecks();
   /**
    * Every trace by id: undecided ones, and remembered decisions (`true` sampled, `false` not), so that a
    * span needs one lookup to find where it goes. Decisions leave through the decision caches' rings.
@@ -196,7 +205,7 @@ export class TailSampler implements SpanConsumer {
     private readonly ctx: SamplerContext,
   ) {
     const clock = () => Date.now();
-    this.policies = cfg.policies.map((p) => buildPolicy(p, clock));
+    this.policies = cfg.policies.map((p) => buildPolicy(p, clock, this.checks));
     this.policyCounts = new Float64Array(this.policies.length * DECISION_KINDS);
     const forget = (id: string) => this.traces.delete(id);
     this.sampledIds = new RecentIds(cfg.decision_cache.sampled_cache_size || cfg.num_traces, forget);
@@ -291,6 +300,7 @@ export class TailSampler implements SpanConsumer {
     const now = Date.now();
     const deadline = now + this.cfg.decision_wait;
     const round = new Round();
+    const checks = this.checks;
     let lateSampled: Span[] | undefined;
     let lateSampledBytes = 0;
     let lateNotSampled = 0;
@@ -311,7 +321,7 @@ export class TailSampler implements SpanConsumer {
           lastKind = 0;
         } else if (known !== undefined) lastKind = known ? 1 : 2;
         else {
-          last = new PendingTrace(id, deadline);
+          last = new PendingTrace(id, deadline, checks.active);
           this.traces.set(id, last);
           this.pendingCount++;
           this.order.push(last);
@@ -323,6 +333,7 @@ export class TailSampler implements SpanConsumer {
       if (lastKind === 0) {
         const bytes = estimateSpanBytes(sp);
         last!.spans.push(sp);
+        if (checks.active) checks.observe(last!, sp);
         last!.bytes += bytes;
         this.pendingBytes += bytes;
         if (this.pendingCount > this.cfg.num_traces || this.pendingBytes > this.maxBytes) this.enforceBounds(round);

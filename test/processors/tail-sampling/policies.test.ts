@@ -9,9 +9,11 @@ import {
   fnv1a64Of,
   probabilisticThreshold,
   RecentIds,
+  SpanChecks,
   traceIdBytes,
   traceStateValue,
   type Policy,
+  type TraceSummary,
 } from '../../../src/processors/tail-sampling/policies.js';
 import { configOf, span, tid } from './helpers.js';
 
@@ -22,10 +24,17 @@ const INS = Decision.InvertNotSampled;
 const D = Decision.Dropped;
 
 /** The policy built from one YAML-shaped policy entry, through the real schema. */
-function policyOf(raw: Record<string, unknown>, clock = () => 0): Policy {
+function policyOf(raw: Record<string, unknown>, clock = () => 0, checks?: SpanChecks): Policy {
   const cfg = configOf({ policies: [{ name: 'p', ...raw }] });
   expect(tailSamplingProcessor.validate!(cfg)).toEqual([]);
-  return buildPolicy(cfg.policies[0], clock);
+  return buildPolicy(cfg.policies[0], clock, checks);
+}
+
+/** The summary the sampler keeps: `spans` observed one by one as they arrive. */
+function summarize(checks: SpanChecks, spans: Span[]): TraceSummary {
+  const summary = { matched: 0, minStart: 0n, maxEnd: 0n };
+  for (const sp of spans) checks.observe(summary, sp);
+  return summary;
 }
 
 const trace = (spans: Span[], traceId = spans[0]?.traceId ?? tid(1)) => ({ traceId, spans });
@@ -92,6 +101,54 @@ describe('tail_sampling policies, each alone', () => {
     ['drop: a sub-policy does not', { type: 'drop', drop: { drop_sub_policy: [{ name: 'a', type: 'string_attribute', string_attribute: { key: 'http.route', values: ['/health'] } }] } }, [span({ trace: T, attrs: { 'http.route': '/orders' } })], N],
   ])('%s', (_name, raw, spans, expected) => {
     expect(policyOf(raw).evaluate(trace(spans))).toBe(expected);
+    // the same decision from the span checks run as the spans arrived
+    const checks = new SpanChecks();
+    const p = policyOf(raw, () => 0, checks);
+    expect(p.evaluate({ ...trace(spans), summary: summarize(checks, spans) })).toBe(expected);
+  });
+});
+
+describe('span checks (policies evaluated as spans arrive)', () => {
+  it('policies read the summary instead of the spans when the trace has one', () => {
+    const checks = new SpanChecks();
+    const errors = policyOf({ type: 'status_code', status_code: { status_codes: ['ERROR'] } }, () => 0, checks);
+    const slow = policyOf({ type: 'latency', latency: { threshold_ms: 100 } }, () => 0, checks);
+    const route = policyOf({ type: 'string_attribute', string_attribute: { key: 'r', values: ['x'], invert_match: true } }, () => 0, checks);
+    expect(checks.active).toBe(true);
+    const spans = [span({ trace: T, start: 1, durationMs: 5 })];
+    // a summary that says otherwise than the spans: the summary wins
+    const summary = { matched: 0b11, minStart: 1n, maxEnd: 1n + 150_000_000n };
+    expect(errors.evaluate({ ...trace(spans), summary })).toBe(S);
+    expect(slow.evaluate({ ...trace(spans), summary })).toBe(S);
+    expect(route.evaluate({ ...trace(spans), summary })).toBe(INS);
+    expect(errors.evaluate(trace(spans))).toBe(N);
+    expect(slow.evaluate(trace(spans))).toBe(N);
+    expect(route.evaluate(trace(spans))).toBe(IS);
+  });
+
+  it('a check matches once and stays matched; spans without a start do not count for latency', () => {
+    const checks = new SpanChecks();
+    const errors = policyOf({ type: 'status_code', status_code: { status_codes: ['ERROR'] } }, () => 0, checks);
+    const slow = policyOf({ type: 'latency', latency: { threshold_ms: 100 } }, () => 0, checks);
+    const spans = [
+      span({ trace: T, start: 10, durationMs: 5 }),
+      span({ trace: T, status: StatusCode.Error, start: 0, durationMs: 500 }),
+      span({ trace: T, start: 20, durationMs: 50 }),
+    ];
+    const summary = summarize(checks, spans);
+    expect(summary.matched).toBe(1);
+    expect(summary.maxEnd - summary.minStart).toBe(60_000_000n);
+    expect(errors.evaluate({ ...trace(spans), summary })).toBe(S);
+    expect(slow.evaluate({ ...trace(spans), summary })).toBe(N);
+  });
+
+  it('past 30 checks, further policies walk the spans', () => {
+    const checks = new SpanChecks();
+    const policies = Array.from({ length: 31 }, () => policyOf({ type: 'status_code', status_code: { status_codes: ['ERROR'] } }, () => 0, checks));
+    const spans = [span({ trace: T, status: StatusCode.Error })];
+    const wrong = { matched: 0, minStart: 0n, maxEnd: 0n }; // says no span matched
+    expect(policies.map((p) => p.evaluate({ ...trace(spans), summary: wrong }))).toEqual([...Array(30).fill(N), S]);
+    expect(policies.every((p) => p.evaluate({ ...trace(spans), summary: summarize(checks, spans) }) === S)).toBe(true);
   });
 });
 
@@ -318,6 +375,9 @@ describe('whole policy lists, as configured', () => {
     ['a synthetic error: drop beats everything', [span({ trace: T, start: 1, durationMs: 5, status: StatusCode.Error, attrs: { synthetic: true } })], D],
   ])('%s', (_n, spans, expected) => {
     expect(decide(policies, trace(spans), false)).toBe(expected);
+    const checks = new SpanChecks();
+    const summarized = cfg.policies.map((p) => buildPolicy(p, () => 0, checks));
+    expect(decide(summarized, { ...trace(spans), summary: summarize(checks, spans) }, false)).toBe(expected);
   });
 });
 
