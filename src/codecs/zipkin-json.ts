@@ -331,9 +331,13 @@ function decodeTags(v: unknown, i: number, f: ZipkinSpanFields): void {
 
 /**
  * The order of `keys.sort()` for distinct keys, by insertion sort: tags come nearly sorted (often one
- * key out of place), where this is cheaper than the general sort.
+ * key out of place), where this is cheaper than the general sort. Insertion sort is quadratic in the
+ * number of keys out of place, and the sender chooses the order (a request of reverse-ordered tags
+ * would hold the event loop for minutes), so past a linear budget of moves the general sort finishes
+ * (the array is still a permutation of the keys, so the result is the same).
  */
 function sortNearlySorted(keys: string[]): void {
+  let budget = 2 * keys.length + 16;
   for (let k = 1; k < keys.length; k++) {
     const key = keys[k];
     let m = k - 1;
@@ -341,8 +345,13 @@ function sortNearlySorted(keys: string[]): void {
     while (m >= 0 && keys[m] > key) {
       keys[m + 1] = keys[m];
       m--;
+      budget--;
     }
     keys[m + 1] = key;
+    if (budget < 0) {
+      keys.sort();
+      return;
+    }
   }
 }
 
