@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { RefusedError, type Lifecycle, type SpanConsumer } from '../../src/component/types.js';
 import type { Context } from '../../src/config/schema.js';
 import { newResource, Span, type SpanBatch } from '../../src/model/span.js';
+import { estimateBatchBytes, estimateSpanBytes } from '../../src/model/span-size.js';
 import { batchProcessor, type BatchConfig } from '../../src/processors/batch/index.js';
 import { SelfMetrics } from '../../src/telemetry/metrics.js';
 
@@ -256,6 +257,28 @@ describe('batch processor', () => {
     await advance(10_000);
     expect(next.acceptedIds()).toEqual(['a0', 'a1', 'b0', 'b1', 'd0']);
     await expect(batcher.consume(big('c'))).resolves.toBeUndefined(); // room again once sent
+  });
+
+  it('hands downstream the byte estimate of the spans each batch holds, also when a sender\'s batch is split', async () => {
+    // The exporter queue bounds queue_bytes by estimateBatchBytes of what it is given: a share by span
+    // count would count the one large span as a tenth in every piece.
+    const seen: { estimate: number; ofSpans: number }[] = [];
+    const next: SpanConsumer = {
+      async consume(batch) {
+        seen.push({ estimate: estimateBatchBytes(batch), ofSpans: batch.reduce((n, sp) => n + estimateSpanBytes(sp), 0) });
+      },
+    };
+    const { batcher } = setup({ send_batch_size: 3, send_batch_max_size: 3, timeout: '10s' }, next);
+    const mixed = spans('a', 10);
+    mixed[0].attributes.blob = 'x'.repeat(100_000);
+    await batcher.consume(spans('w', 1));
+    await batcher.consume(spans('v', 1)); // whole senders' batches, then pieces of `mixed`
+    await batcher.consume(mixed);
+    await batcher.consume(spans('u', 1));
+    await batcher.consume(spans('t', 2)); // two whole batches in one
+    await advance(10_000);
+    expect(seen).toHaveLength(5);
+    for (const s of seen) expect(s.estimate).toBe(s.ofSpans);
   });
 
   it('drops a batch refused permanently, counting it with reason downstream_permanent, and goes on', async () => {

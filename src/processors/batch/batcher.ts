@@ -359,7 +359,13 @@ function bytesOf(parts: readonly Part[]): number {
   return n;
 }
 
-/** The spans of a cut batch as one array; the sender's own array when the batch is exactly that. */
+/**
+ * The spans of a cut batch as one array; the sender's own array when the batch is exactly that. When
+ * every part is a sender's whole batch, the parts' estimates are those of their spans and the array's
+ * estimate is remembered for the exporter queue; a split part's share is by span count only (one large
+ * span among many small ones would be counted in every piece), so the queue estimates such a batch
+ * from its spans, as it would any other.
+ */
 function flatten(b: CutBatch): SpanBatch {
   if (b.parts.length === 1) {
     const p = b.parts[0];
@@ -367,8 +373,12 @@ function flatten(b: CutBatch): SpanBatch {
   }
   const out: Span[] = new Array(b.count);
   let k = 0;
-  for (const p of b.parts) for (let i = p.from; i < p.to; i++) out[k++] = p.spans[i];
-  rememberBatchBytes(out, b.bytes);
+  let whole = true;
+  for (const p of b.parts) {
+    if (p.from !== 0 || p.to !== p.spans.length) whole = false;
+    for (let i = p.from; i < p.to; i++) out[k++] = p.spans[i];
+  }
+  if (whole) rememberBatchBytes(out, b.bytes);
   return out;
 }
 
