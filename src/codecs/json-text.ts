@@ -53,6 +53,8 @@ const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) => 0x30 + (k % 2 ===
  * sized like the last output, so a stream of similar chunks costs one allocation each and no copy. The
  * caller bounds what is written between two takes (e.g. by encoding a batch in chunks).
  */
+const EMPTY = Buffer.alloc(0);
+
 export class JsonBytes {
   private buf: Buffer;
   private pos = 0;
@@ -72,6 +74,17 @@ export class JsonBytes {
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, this.pos + (this.pos >> 3)));
+    this.pos = 0;
+    return out;
+  }
+
+  /**
+   * The bytes written since the last take, exactly sized, for a writer that is done: it keeps no buffer
+   * (where {@link take} allocates the next one at once); writing again starts a new one.
+   */
+  finish(): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = EMPTY;
     this.pos = 0;
     return out;
   }

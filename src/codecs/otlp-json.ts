@@ -61,7 +61,7 @@ export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number
   const w = new JsonBytes(Math.min(1 << 20, 1024 + spans.length * 1024));
   if (spans.length === 0) {
     w.text('{}');
-    yield w.take();
+    yield w.finish();
     return;
   }
   let written = 0;
@@ -88,7 +88,7 @@ export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number
     w.text(']}');
   }
   w.text(']}');
-  yield w.take();
+  yield w.finish();
 }
 
 const ZERO_HIGH_HALF = '0000000000000000';
