@@ -205,6 +205,30 @@ describe('batch processor', () => {
     expect(batcher.bufferedSpans).toBe(0);
   });
 
+  it('while downstream says it is full, waits for room without attempts, asking again within 100 ms', async () => {
+    const next = new (class extends FakeDownstream {
+      full: RefusedError | undefined = new RefusedError('exporter queue is full', true, 1_000, 'queue_full');
+      readonly asked: number[] = [];
+      admit(): RefusedError | undefined {
+        this.asked.push(Date.now());
+        return this.full;
+      }
+    })();
+    const { batcher, dropped } = setup({ send_batch_size: 2, timeout: '10s' }, next);
+    await batcher.consume(spans('a', 2));
+    await advance(1_000);
+    // Asked after 10, 20, 40, 80, then every 100 ms; never tried while full, so nothing is lost or doubled.
+    expect(next.attempts).toEqual([]);
+    const gaps = next.asked.slice(1).map((t, i) => t - next.asked[i]);
+    expect(gaps.slice(0, 5)).toEqual([10, 20, 40, 80, 100]);
+    expect(Math.max(...gaps)).toBe(100);
+    await batcher.consume(spans('b', 2));
+    next.full = undefined;
+    await advance(100);
+    expect(next.accepted).toEqual([['a0', 'a1'], ['b0', 'b1']]);
+    expect(dropped).toEqual([]);
+  });
+
   it('caps the backoff at 5s', async () => {
     const next = new FakeDownstream();
     next.always = new RefusedError('down', true, 0);

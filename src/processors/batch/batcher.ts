@@ -19,7 +19,15 @@ import type { BatchConfig } from './config.js';
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
-/** Retry-After for a refused sender when downstream is not being retried (the buffer is full of fresh data). */
+/**
+ * While downstream says it is full (its early refusal, `admit`), it is asked again after 10 ms, doubling up
+ * to 100 ms: an exporter queue drains in a fraction of a second, and asking costs nothing, whereas
+ * honouring its Retry-After (meant for remote senders, 1 s) left the CPU idle while the buffer filled and
+ * receivers refused.
+ */
+const FIRST_FULL_POLL_MS = 10;
+const MAX_FULL_POLL_MS = 100;
+/** Retry-After for a refused sender, at least (the buffer is full of fresh data). */
 const BUFFER_FULL_RETRY_MS = 1_000;
 
 /** One waiting sender (`wait_for_result`): settles when all its spans were accepted downstream, or one failed. */
@@ -118,9 +126,14 @@ export class SpanBatcher implements SpanConsumer {
     return new RefusedError(
       `batch processor buffer is full (${this.fullness()})`,
       true,
-      this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
+      this.senderRetryAfterMs(),
       'batch_buffer_full',
     );
+  }
+
+  /** Retry-After for a sender refused because the buffer is full: the current backoff, at least 1 s. */
+  private senderRetryAfterMs(): number {
+    return Math.max(BUFFER_FULL_RETRY_MS, this.retryDelayMs);
   }
 
   /** Which bound a batch of `incoming` spans hits, for the refusal's message. */
@@ -143,7 +156,7 @@ export class SpanBatcher implements SpanConsumer {
       throw new RefusedError(
         `batch processor buffer is full (${this.fullness(n)})`,
         true,
-        this.retryDelayMs > 0 ? this.retryDelayMs : BUFFER_FULL_RETRY_MS,
+        this.senderRetryAfterMs(),
         'batch_buffer_full',
       );
     }
@@ -270,11 +283,23 @@ export class SpanBatcher implements SpanConsumer {
     }
   }
 
-  /** Sends one batch until it is accepted, refused for good, or the shutdown deadline passes. Never throws. */
+  /**
+   * Sends one batch until it is accepted, refused for good, or the shutdown deadline passes. Never throws.
+   * While downstream says it is full, the batch waits for room without an attempt (polling `admit`);
+   * other retryable refusals back off exponentially from downstream's hint.
+   */
   private async deliver(b: CutBatch): Promise<void> {
     const spans = flatten(b);
+    let fullPollMs = 0;
     for (;;) {
       if (this.deadline.signal.aborted) return this.abandon(b);
+      // With wait_for_result the senders decide what a refusal means, so they get the attempt's answer.
+      const full = this.waitForResult ? undefined : this.context.next.admit?.(undefined);
+      if (full !== undefined && full.retryable) {
+        fullPollMs = fullPollMs === 0 ? FIRST_FULL_POLL_MS : Math.min(MAX_FULL_POLL_MS, fullPollMs * 2);
+        await backoff(fullPollMs, this.deadline.signal);
+        continue;
+      }
       try {
         await this.context.next.consume(spans);
         this.retryDelayMs = 0;
