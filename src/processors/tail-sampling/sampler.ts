@@ -12,7 +12,7 @@
  *   hold an eighth of it, the undecided traces the rest. Going past the traces' share **decides** the
  *   oldest trace early on the spans it has (counted as forced), instead of evicting it undecided as the
  *   Collector does. A full outbox refuses senders (below).
- * - **Late spans.** Decided trace ids are remembered (`decision_cache`, LRU); a span of a remembered
+ * - **Late spans.** Decided trace ids are remembered (`decision_cache`, first in, first out); a span of a remembered
  *   trace follows its decision at once and is counted as late.
  * - **Downstream.** Sampled spans leave in decision order through one sender, which asks downstream's
  *   early refusal (`admit`) before each batch, so that a full downstream costs a check instead of an
