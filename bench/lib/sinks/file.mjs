@@ -45,6 +45,22 @@ const NL = 0x0a;
  */
 export async function scan(workDir, visit) {
   const files = outputFiles(workDir);
+  const out = await readLines(files, line);
+  return { files: files.map((f) => basename(f)), ...out };
+
+  function line(buf, start, end) {
+    const k = buf.indexOf(ID_KEY, start);
+    if (k === -1 || k + ID_KEY.length + 17 > end || buf[k + ID_KEY.length + 16] !== 0x22) return false;
+    visit(buf, k + ID_KEY.length, () => JSON.parse(buf.toString('utf8', start, end)));
+    return true;
+  }
+}
+
+/**
+ * Calls `onLine(buf, start, end)` for every newline-terminated line of `files`, in order; a line it
+ * returns false for, and a last line without its newline (a torn write), count as malformed.
+ */
+export async function readLines(files, onLine) {
   let lines = 0;
   let bytes = 0;
   let malformed = 0;
@@ -57,7 +73,7 @@ export async function scan(workDir, visit) {
       let start = 0;
       for (let nl = buf.indexOf(NL, start); nl !== -1; nl = buf.indexOf(NL, start)) {
         lines++;
-        if (!line(buf, start, nl)) {
+        if (onLine(buf, start, nl) === false) {
           malformed++;
           if (malformedSamples.length < 5) malformedSamples.push(buf.toString('utf8', start, Math.min(nl, start + 300)));
         }
@@ -67,16 +83,9 @@ export async function scan(workDir, visit) {
     }
     if (rest.length > 0) {
       lines++;
-      malformed++; // a last line without its newline: a torn write
+      malformed++;
       if (malformedSamples.length < 5) malformedSamples.push(`(no trailing newline) ${rest.toString('utf8', 0, 300)}`);
     }
   }
-  return { files: files.map((f) => basename(f)), lines, bytes, malformed, malformedSamples };
-
-  function line(buf, start, end) {
-    const k = buf.indexOf(ID_KEY, start);
-    if (k === -1 || k + ID_KEY.length + 17 > end || buf[k + ID_KEY.length + 16] !== 0x22) return false;
-    visit(buf, k + ID_KEY.length, () => JSON.parse(buf.toString('utf8', start, end)));
-    return true;
-  }
+  return { lines, bytes, malformed, malformedSamples };
 }

@@ -35,6 +35,7 @@ import type { SelfMetrics } from '../../telemetry/metrics.js';
 import type { TailSamplingConfig } from './config.js';
 import { buildPolicy, decide, Decision, DECISION_KINDS, RecentIds, SpanChecks, type Policy, type TraceSummary, type TraceView } from './policies.js';
 import { estimateSpanBytes, rememberBatchBytes } from '../../model/span-size.js';
+import { Fifo } from '../common/fifo.js';
 
 /**
  * Backoff while downstream refuses. Downstream is in-process (a processor or the exporter queues), so it
@@ -84,45 +85,6 @@ interface Outgoing {
   readonly bytes: number;
   /** When downstream first refused this batch; 0 while it has not. */
   firstRefusedMs: number;
-}
-
-/** A queue with O(1) shift and peek. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.head < this.items.length ? this.items[this.head] : undefined;
-  }
-
-  shift(): T | undefined {
-    if (this.head === this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items.splice(0, this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-
-  takeAll(): T[] {
-    const all = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return all;
-  }
 }
 
 /** What one round of decisions produced: spans to send and counts to publish. */
