@@ -3,10 +3,15 @@
  * The script writes them to .cache/services/env as KEY=VALUE lines; a variable of the same name in the
  * environment wins, to point the tests at a service of your own.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-export const SERVICES_DIR = resolve(process.env.SPANLINE_SERVICES_DIR ?? '.cache/services');
+/**
+ * The services' cache, with links resolved: `.cache/services` links to a cache shared by every clone, and
+ * the search nodes run as another user, who may not be able to enter the clone itself (a `mktemp -d`
+ * directory is private) but can reach the shared cache by its own path.
+ */
+export const SERVICES_DIR = realDir(resolve(process.env.SPANLINE_SERVICES_DIR ?? '.cache/services'));
 export const SERVICES_ENV_FILE = resolve(SERVICES_DIR, 'env');
 
 /** The keys each service writes. */
@@ -53,4 +58,8 @@ export function service<N extends ServiceName>(name: N): ServiceEnv<N> {
     );
   }
   return out as ServiceEnv<N>;
+}
+
+function realDir(dir: string): string {
+  return existsSync(dir) ? realpathSync(dir) : dir;
 }
