@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ZipkinDecodeError,
   decodeZipkinV2Json,
+  decodeZipkinV2JsonRefusingV1,
   encodeZipkinV2Json,
   encodeZipkinV2Span,
   normalizeIp,
@@ -385,6 +386,21 @@ describe('decodeZipkinV2Json: errors', () => {
     // The number above 2^53 makes the decoder re-read the text with its own (recursive) parser.
     const body = `[{"traceId":"a","id":"b","timestamp":9007199254740993,"x":${'['.repeat(n)}${']'.repeat(n)}}]`;
     expect(decodeError(body).message).toBe('Malformed reading List<Span> from json: JSON nested too deeply');
+  });
+});
+
+describe('decodeZipkinV2JsonRefusingV1', () => {
+  it('refuses a span with a binaryAnnotations key, even null, as Zipkin refuses v1 on the v2 route', () => {
+    for (const value of ['[]', 'null']) {
+      const body = `[{"traceId":"a","id":"b"},{"traceId":"a","id":"c","binaryAnnotations":${value}}]`;
+      expect(decodeZipkinV2Json(body)).toHaveLength(2);
+      expect(() => decodeZipkinV2JsonRefusingV1(body)).toThrow(new ZipkinDecodeError('Expected a JSON_V2 encoded list, but received: JSON_V1'));
+    }
+  });
+
+  it('decodes anything else as decodeZipkinV2Json does', () => {
+    const body = fixture('checkout-trace.json');
+    expect(decodeZipkinV2JsonRefusingV1(body)).toEqual(decodeZipkinV2Json(body));
   });
 });
 

@@ -99,6 +99,8 @@ describe("zipkin receiver: Zipkin's checks before decoding", () => {
     ['an empty Thrift list', V1, Buffer.from('0c00000000', 'hex'), CT.thrift],
     ['a JSON span list that is neither v1 nor v2 on v2', V2, '[{"traceId":"1","id":"1","name":"test"}]', CT.json],
     ['a JSON span list that is neither v1 nor v2 on v1', V1, '[{"traceId":"1","id":"1","name":"test"}]', CT.json],
+    // Unlike Zipkin, which finds its v1 marker `yAnnotations"` in the text: only a span's key counts.
+    ['v2 JSON with a tag value ending in binaryAnnotations', V2, '[{"traceId":"1","id":"1","tags":{"q":"binaryAnnotations"}}]', CT.json],
   ])('accepts %s with 202', async (_name, path, body, headers) => {
     const r = await start();
     const res = await post(r.base + path, body, headers);
@@ -115,6 +117,10 @@ describe("zipkin receiver: Zipkin's checks before decoding", () => {
     ['text on v1 JSON', V1, 'hello', CT.json, 'Expected a JSON_V1 encoded list\n'],
     ['a Thrift struct (not a list) on Thrift', V1, Buffer.from('0a0001', 'hex'), CT.thrift, 'Expected a THRIFT encoded list\n'],
     ['v1 JSON on the v2 route', V2, V1_JSON, CT.json, 'Expected a JSON_V2 encoded list, but received: JSON_V1\n'],
+    // Zipkin checks the whole body before decoding: the v1 answer wins over a problem in an earlier span.
+    ['v1 JSON on the v2 route after an invalid span', V2, `[{"traceId":"XYZ","id":"1"},${V1_JSON.slice(1)}`, CT.json, 'Expected a JSON_V2 encoded list, but received: JSON_V1\n'],
+    ['malformed v1 JSON on the v2 route', V2, V1_JSON.slice(0, -2), CT.json, 'Expected a JSON_V2 encoded list, but received: JSON_V1\n'],
+    ['v1 JSON with null binaryAnnotations on the v2 route', V2, '[{"traceId":"1","id":"1","binaryAnnotations":null}]', CT.json, 'Expected a JSON_V2 encoded list, but received: JSON_V1\n'],
     ['v2 JSON (endpoints) on the v1 route', V1, V2_JSON, CT.json, 'Expected a JSON_V1 encoded list, but received: JSON_V2\n'],
     ['v2 JSON (tags only) on the v1 route', V1, '[{"traceId":"1","id":"1","tags":{"a":"b"}}]', CT.json, 'Expected a JSON_V1 encoded list, but received: JSON_V2\n'],
     ['truncated proto3', V2, PROTO3.subarray(0, 10), CT.proto, 'Truncated: length 50 > bytes available 8 reading List<Span> from proto3\n'],
