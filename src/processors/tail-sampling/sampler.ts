@@ -52,6 +52,13 @@ const OUTBOX_SHARE = 1 / 8;
 const FULL_RETRY_MS = 1_000;
 /** Traces decided in one turn of the event loop at most, so that receivers keep being served. */
 const MAX_DECISIONS_PER_TURN = 1_024;
+/**
+ * Sampled spans per batch handed downstream at most (whole traces; a larger trace goes alone). A round of
+ * decisions holds thousands of spans; in one batch, the batch processor would cut it at its
+ * `send_batch_size`, and a cut batch split from a sender's loses its byte estimate, so the exporter queue
+ * walked those spans again, cold in the CPU caches by then. Smaller batches are taken whole.
+ */
+const RELEASE_BATCH_SPANS = 512;
 const MIB = 1024 * 1024;
 
 export type DecisionTrigger = 'decision_wait' | 'num_traces' | 'max_memory' | 'shutdown';
@@ -89,10 +96,11 @@ interface Outgoing {
 
 /** What one round of decisions produced: spans to send and counts to publish. */
 class Round {
-  /** Sampled traces' span arrays and late spans, flattened once when sent. */
+  /** Sampled traces' span arrays and late spans, flattened into batches when sent. */
   readonly parts: Span[][] = [];
+  /** The estimated bytes of each part. */
+  readonly partBytes: number[] = [];
   spanCount = 0;
-  bytes = 0;
   notSampledSpans = 0;
   droppedSpans = 0;
   /** [trigger][decision 0 not sampled, 1 sampled, 2 dropped] traces. */
@@ -309,8 +317,8 @@ export class TailSampler implements SpanConsumer {
     if (lateSampled !== undefined) {
       this.m.late.inc({ ...this.labels, decision: 'sampled' }, lateSampled.length);
       round.parts.push(lateSampled);
+      round.partBytes.push(lateSampledBytes);
       round.spanCount += lateSampled.length;
-      round.bytes += lateSampledBytes;
     }
     if (lateNotSampled > 0) {
       this.m.late.inc({ ...this.labels, decision: 'not_sampled' }, lateNotSampled);
@@ -396,8 +404,8 @@ export class TailSampler implements SpanConsumer {
     if (d === Decision.Sampled) {
       this.remember(t.traceId, true);
       round.parts.push(t.spans);
+      round.partBytes.push(t.bytes - TRACE_OVERHEAD);
       round.spanCount += t.spans.length;
-      round.bytes += t.bytes - TRACE_OVERHEAD;
       round.count(trigger, 1);
     } else {
       this.remember(t.traceId, false);
@@ -449,12 +457,22 @@ export class TailSampler implements SpanConsumer {
   /** Sends a round's sampled spans, counts its drops and decisions. */
   private publish(round: Round): void {
     if (round.spanCount > 0) {
-      const spans = flatten(round.parts, round.spanCount);
-      // Downstream bounds its buffers in bytes too: the estimate made as the spans arrived saves it walking
-      // them again now that they are cold in the CPU caches.
-      rememberBatchBytes(spans, round.bytes);
-      this.outbox.push({ spans, bytes: round.bytes, firstRefusedMs: 0 });
-      this.outBytes += round.bytes;
+      const { parts, partBytes } = round;
+      let from = 0;
+      let count = 0;
+      let bytes = 0;
+      for (let i = 0; i < parts.length; i++) {
+        const n = parts[i].length;
+        if (count > 0 && count + n > RELEASE_BATCH_SPANS) {
+          this.release(parts, from, i, count, bytes);
+          from = i;
+          count = 0;
+          bytes = 0;
+        }
+        count += n;
+        bytes += partBytes[i];
+      }
+      this.release(parts, from, parts.length, count, bytes);
       this.startSending();
     }
     if (round.notSampledSpans > 0) this.ctx.dropped(round.notSampledSpans, 'not_sampled');
@@ -466,6 +484,16 @@ export class TailSampler implements SpanConsumer {
     }
     if (round.traces.size > 0) this.publishPolicyCounts();
     this.updateGauges();
+  }
+
+  /** Queues `parts[from..to)` (`count` spans, `bytes` estimated) as one batch for downstream. */
+  private release(parts: Span[][], from: number, to: number, count: number, bytes: number): void {
+    const spans = flatten(parts, from, to, count);
+    // Downstream bounds its buffers in bytes too: the estimate made as the spans arrived saves it walking
+    // them again now that they are cold in the CPU caches.
+    rememberBatchBytes(spans, bytes);
+    this.outbox.push({ spans, bytes, firstRefusedMs: 0 });
+    this.outBytes += bytes;
   }
 
   private publishPolicyCounts(): void {
@@ -555,11 +583,14 @@ export class TailSampler implements SpanConsumer {
   }
 }
 
-function flatten(parts: Span[][], count: number): SpanBatch {
-  if (parts.length === 1) return parts[0];
+function flatten(parts: Span[][], from: number, to: number, count: number): SpanBatch {
+  if (to - from === 1) return parts[from];
   const out: Span[] = new Array(count);
   let k = 0;
-  for (const p of parts) for (let i = 0; i < p.length; i++) out[k++] = p[i];
+  for (let j = from; j < to; j++) {
+    const p = parts[j];
+    for (let i = 0; i < p.length; i++) out[k++] = p[i];
+  }
   return out;
 }
 

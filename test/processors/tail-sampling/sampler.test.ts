@@ -399,6 +399,21 @@ describe('tail_sampling processor (fake time)', () => {
     expect(estimateBatchBytes(next.accepted[0])).toBe(expected);
   });
 
+  it('hands a large round downstream in batches of whole traces (at most 512 spans, a larger trace alone), each with its estimate', async () => {
+    const { sampler, next } = setup({ decision_wait: '1s', policies: [{ name: 'all', type: 'always_sample' }] });
+    // 300 traces of 3 spans, then one trace of 600 spans, then 2 traces of 3: 1,506 spans in one round
+    const traces = [...Array.from({ length: 300 }, (_, i) => traceSpans(tid(i + 1), 3)), traceSpans(tid(1000), 600), traceSpans(tid(1001), 3), traceSpans(tid(1002), 3)];
+    const expected = traces.map((t) => t.reduce((n, s) => n + estimateSpanBytes(s), 0));
+    for (const t of traces) await sampler.consume(t);
+    for (const t of traces) for (const s of t) s.attributes['added.later'] = 'x'.repeat(1000);
+    await advance(1_100);
+    expect(next.accepted.map((b) => b.length)).toEqual([510, 390, 600, 6]);
+    // in decision order, each trace whole in one batch
+    expect(next.accepted.flat()).toEqual(traces.flat());
+    const sum = (from: number, to: number) => expected.slice(from, to).reduce((a, b) => a + b, 0);
+    expect(next.accepted.map((b) => estimateBatchBytes(b))).toEqual([sum(0, 170), sum(170, 300), sum(300, 301), sum(301, 303)]);
+  });
+
   it('records how long after decision_wait each trace was decided', async () => {
     const { sampler, metric } = setup({ decision_wait: '2s', policies: [{ name: 'all', type: 'always_sample' }] });
     for (let i = 0; i < 50; i++) await sampler.consume(traceSpans(tid(i + 1), 1));
