@@ -9,7 +9,7 @@ import { jsonEncoder, model, option, TraceId } from 'zipkin';
 import { describe, expect, it } from 'vitest';
 import { decodeZipkinV2Json, encodeZipkinV2Span } from '../../src/codecs/zipkin-json.js';
 import { ZipkinDecodeError } from '../../src/codecs/zipkin-normalize.js';
-import { decodeZipkinV1Json } from '../../src/codecs/zipkin-v1-json.js';
+import { decodeZipkinV1Json, decodeZipkinV1JsonTree, decodeZipkinV1JsonUnlessV2, readsPlainV1Json } from '../../src/codecs/zipkin-v1-json.js';
 import { SpanKind, type Span } from '../../src/model/span.js';
 
 const lines = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8').trimEnd().split('\n');
@@ -257,5 +257,190 @@ describe('decodeZipkinV1Json: errors', () => {
 
   it('malformed JSON names the parse problem (niceErrorOnMalformed_inputSpans_JSON_V1)', () => {
     expect(decodeError('hello')).toMatch(/^Malformed reading List<Span> from json: /);
+  });
+});
+
+/**
+ * The direct reader (V1JsonScanner) against the reference, `JSON.parse` and the tree reader: every body
+ * gets the same answer, spans or error, from both, and the same v2 marker verdict as Zipkin's text
+ * search. Bodies: what zipkin-js writes, the edge cases of each value, and seeded mutations of both
+ * (truncations, and bytes changed, inserted or removed at random).
+ */
+describe('decodeZipkinV1Json: the direct reader answers as JSON.parse and the tree reader', () => {
+  const endpoint = (serviceName: string, ipv4: string, port: number) => new model.Endpoint({ serviceName, ipv4, port });
+  function zipkinJsBody(seed: number, count: number): string {
+    let x = seed;
+    const r = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const kinds = ['CLIENT', 'SERVER', 'PRODUCER', 'CONSUMER', undefined];
+    const services = ['Frontend', 'backend', 'db', 'kafka', 'auth-service'];
+    const out: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const id = new TraceId({
+        traceId: (r() < 0.6 ? '463ac35c9f6413ad' : '') + (0x1000000 + k).toString(16).padStart(16, '0'),
+        parentId: r() < 0.7 ? new option.Some('5b4185666d50f68b') : option.None,
+        spanId: (0x2000000 + k).toString(16).padStart(16, '0'),
+        sampled: new option.Some(true),
+        debug: r() < 0.1,
+        shared: r() < 0.2,
+      });
+      const s = new model.Span(id);
+      s.setName(r() < 0.5 ? 'GET /api/v1/orders/{id}' : 'send');
+      const kind = kinds[Math.floor(r() * kinds.length)];
+      if (kind !== undefined) s.setKind(kind);
+      s.setTimestamp(1700000000150000 + k * 1000);
+      s.setDuration(Math.floor(r() * 200000));
+      s.setLocalEndpoint(endpoint(services[Math.floor(r() * 5)], `10.0.${k % 7}.${1 + (k % 250)}`, 8080));
+      // zipkin-js 0.22 writes the remote endpoint of a span that is not RPC as a binary annotation without key.
+      if (r() < 0.7 && (kind === 'CLIENT' || kind === 'SERVER')) s.setRemoteEndpoint(endpoint(services[Math.floor(r() * 5)], `192.168.0.${k % 200}`, 9000 + (k % 3)));
+      s.addAnnotation(1700000000151000 + k * 1000, r() < 0.5 ? 'ws' : 'wr');
+      if (r() < 0.5) s.addAnnotation(1700000000160000 + k * 1000, 'retry');
+      s.putTag('http.path', `/api/v1/orders/${k}`);
+      s.putTag('http.method', 'GET');
+      if (r() < 0.3) s.putTag('error', 'timeout');
+      out.push(jsonEncoder.JSON_V1.encode(s));
+    }
+    return `[${out.join(',')}]`;
+  }
+
+  type Outcome = { spans: Span[] } | { error: string } | 'JSON_V2';
+  function outcome(decode: () => Span[] | undefined): Outcome {
+    try {
+      const spans = decode();
+      return spans === undefined ? 'JSON_V2' : { spans };
+    } catch (e) {
+      return { error: `${(e as Error).name}: ${(e as Error).message}` };
+    }
+  }
+  /** Checks both entry points; whether the direct reader read the body. */
+  function agree(text: string): boolean {
+    const body = Buffer.from(text, 'utf8');
+    expect(outcome(() => decodeZipkinV1Json(body)), text).toEqual(outcome(() => decodeZipkinV1JsonTree(body)));
+    const v2 = body.includes('Endpoint"') || body.includes('"tags"');
+    expect(outcome(() => decodeZipkinV1JsonUnlessV2(body)), text).toEqual(v2 ? 'JSON_V2' : outcome(() => decodeZipkinV1JsonTree(body)));
+    return readsPlainV1Json(body);
+  }
+
+  const fixtures = lines('zipkin-v1/zipkin-span-bytes-encoder-test.v1.jsonl');
+  const zipkinJs = zipkinJsBody(7, 40);
+
+  it('reads what zipkin-js and Zipkin write itself, and decodes it alike', () => {
+    expect(agree(zipkinJs)).toBe(true);
+    // All but specialCharsInJson, whose escapes are left to JSON.parse.
+    expect(fixtures.map((f) => agree(`[${f}]`))).toEqual(fixtures.map((_f, k) => k !== 4));
+    agree(`[${fixtures.join(',')}]`);
+    expect(agree(JSON.stringify(JSON.parse(zipkinJs), null, 2))).toBe(true);
+    expect(decodeZipkinV1Json(zipkinJs)).toHaveLength(decodeZipkinV1JsonTree(zipkinJs).length);
+  });
+
+  const s = (fields: string) => `[{"traceId":"463ac35c9f6413ad","id":"48485a3953bb6124"${fields}}]`;
+  const ep = '"endpoint":{"serviceName":"api","ipv4":"10.0.0.1","port":8080}';
+  it.each([
+    // values of every type in every place
+    s(',"name":"GET","timestamp":1,"duration":2,"debug":true'),
+    s(',"name":null,"parentId":null,"timestamp":null,"duration":null,"debug":null,"annotations":null,"binaryAnnotations":null'),
+    s(',"timestamp":"1472470996199000","duration":"5"'),
+    s(',"timestamp":1.5,"duration":2e3'),
+    s(',"timestamp":-0,"duration":-5'),
+    s(',"timestamp":9007199254740991'),
+    s(',"timestamp":9007199254740993'),
+    s(',"timestamp":01'),
+    s(',"debug":"true"'),
+    s(',"debug":false'),
+    s(',"name":5'),
+    s(',"parentId":"0"'),
+    s(',"parentId":"48485a3953bb6124"'),
+    '[{"traceId":"7180c278b62e8f6a216a2aea45d08fc9","id":"1"}]',
+    '[{"traceId":"X180c278b62e8f6a216a2aea45d08fc9","id":"1"}]',
+    '[{"traceId":"0000000000000000216a2aea45d08fc9","id":"1"}]',
+    '[{"traceId":"7180c278b62e8f6a0000000000000000","id":"1"}]',
+    '[{"traceId":"zz463ac35c9f6413ad","id":"ffff48485a3953bb6124"}]',
+    '[{"traceId":null,"id":"1"}]',
+    '[{"traceId":1,"id":2}]',
+    '[{"id":"1"}]',
+    '[{"traceId":"1"}]',
+    '[{"traceId":"1","id":"1","traceId":"7180c278b62e8f6a216a2aea45d08fc9"}]',
+    '[{"traceId":"7180c278b62e8f6a216a2aea45d08fc9","id":"1","traceId":"2"}]',
+    s(',"annotations":[],"binaryAnnotations":[]'),
+    s(`,"annotations":[{"timestamp":1,"value":"cs",${ep}},{"timestamp":3,"value":"cr",${ep}}]`),
+    s(`,"annotations":[{"timestamp":1,"value":"sr",${ep}},{"timestamp":3,"value":"ss",${ep}}],"binaryAnnotations":[{"key":"ca","value":true,"endpoint":{"serviceName":"client","ipv6":"::1","port":1}}]`),
+    s(`,"annotations":[{"timestamp":1,"value":"ms",${ep}},{"timestamp":3,"value":"mr","endpoint":{"serviceName":"api","ipv4":"10.0.0.2","port":8080}}]`),
+    s(`,"annotations":[{"timestamp":1,"value":"cs",${ep}},{"timestamp":3,"value":"sr","endpoint":{"serviceName":"API","ipv4":"10.0.0.1","port":8080}}]`),
+    s(`,"annotations":[{"timestamp":1,"value":"cs",${ep}},{"timestamp":3,"value":"sr","endpoint":{"serviceName":"api","ipv4":"10.0.0.1","port":8081}}]`),
+    s(`,"annotations":[{"timestamp":1,"value":"a","endpoint":{}},{"timestamp":1,"value":"a","endpoint":null},{"timestamp":1,"value":"a"}]`),
+    s(',"annotations":[{"timestamp":1}]'),
+    s(',"annotations":[{"value":"a"}]'),
+    s(',"annotations":[{"timestamp":null,"value":"a"}]'),
+    s(',"annotations":[{"timestamp":1,"value":null}]'),
+    s(',"annotations":[{"timestamp":1,"value":2}]'),
+    s(',"annotations":[{"timestamp":1,"value":"a","timestamp":2}]'),
+    s(',"annotations":{}'),
+    s(',"annotations":[null]'),
+    s(',"annotations":[{"timestamp":1,"value":"a","endpoint":"x"}]'),
+    s(',"binaryAnnotations":[{"key":"k","value":"v"},{"key":"n","value":3},{"key":"b","value":false},{"key":"o","value":{"a":1}},{"key":"l","value":[1]},{"key":"z","value":null},{"key":"f","value":1.5}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true},{"key":"ca","value":true,"endpoint":{"port":5}},{"key":"ma","value":"1","endpoint":{"serviceName":"q"}}]'),
+    s(',"binaryAnnotations":[{"key":"lc","value":"","endpoint":{"serviceName":"x"}},{"key":"lc","value":"a","endpoint":{"serviceName":"x"}}]'),
+    s(',"binaryAnnotations":[{"key":"__proto__","value":"v"},{"key":"otel.status_code","value":"ERROR"},{"key":"error","value":"boom"}]'),
+    s(',"binaryAnnotations":[{"value":"v"}]'),
+    s(',"binaryAnnotations":[{"key":null,"value":"v"}]'),
+    s(',"binaryAnnotations":[{"key":"k","value":"v","type":"STRING"}]'),
+    s(',"binaryAnnotations":[{"key":"k","value":"v","key":"j"}]'),
+    // endpoints: the same bytes are the same endpoint, anything else is read again
+    s(',"binaryAnnotations":[{"key":"a","value":"1","endpoint":{"serviceName":"x","port":1}},{"key":"b","value":"2","endpoint":{"serviceName":"x","port":1}},{"key":"c","value":"3","endpoint":{"serviceName":"x","port":10}}]'),
+    s(',"binaryAnnotations":[{"key":"a","value":"1","endpoint":{"serviceName":"x","port":1}},{"key":"b","value":"2","endpoint":{"serviceName":"x","port":1 }}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"serviceName":"x","serviceName":"y","ipv4":"1.2.3.4","ipv4":null}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"ipv4":"::ffff:1.2.3.4","ipv6":"2001:db8::0:1","port":0}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"ipv4":"not an ip","ipv6":"1.2.3.4","port":-1}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"port":65536}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"port":"80"}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"serviceName":7}}]'),
+    s(',"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"host":"x"}}]'),
+    // strings the direct reader leaves to JSON.parse, and v2 markers
+    s(',"name":"caf\\u00e9","binaryAnnotations":[{"key":"q","value":"a\\"tags\\"b"}]'),
+    s(',"name":"café"'),
+    s(',"binaryAnnotations":[{"key":"q","value":"myEndpoint"}]'),
+    s(',"binaryAnnotations":[{"key":"q","value":"tags"}]'),
+    s(',"binaryAnnotations":[{"key":"tags","value":"q"}]'),
+    s(',"binaryAnnotations":[{"key":"q","value":"Endpoint\\""}]'),
+    s(',"binaryAnnotations":[{"key":"q","value":"Endpoin\\u0074"}]'),
+    s(',"binaryAnnotations":[{"key":"q","value":"endpoint"},{"key":"r","value":"tag"},{"key":"t","value":" tags"}]'),
+    s(',"binaryAnnotations":[{"key":"q","value":"x","endpoint":{"serviceName":"myEndpoint"}},{"key":"r","value":"y","endpoint":{"serviceName":"myEndpoint"}}]'),
+    s(',"tags":{"a":"b"}'),
+    s(',"localEndpoint":{"serviceName":"a"}'),
+    // the list
+    '[]',
+    ' [ ] ',
+    '',
+    '[',
+    '[{}]',
+    '[null]',
+    '{"traceId":"1","id":"1"}',
+    `${s('')} x`,
+    `[${s('').slice(1, -1)},]`,
+    `\t[\n${s('').slice(1, -1)} ,\r\n ${s(',"name":"b"').slice(1, -1)} ]\n`,
+  ])('%s', (text) => {
+    agree(text);
+  });
+
+  it('mutated bodies: truncated anywhere, or with bytes changed, inserted or removed', () => {
+    const small = s(`,"name":"get","timestamp":1,"duration":2,"annotations":[{"timestamp":1,"value":"cs",${ep}}],"binaryAnnotations":[{"key":"sa","value":true,"endpoint":{"serviceName":"db","port":5}}],"debug":true`);
+    let direct = 0;
+    for (let k = 0; k <= small.length; k++) if (agree(small.slice(0, k))) direct++;
+    expect(direct).toBe(1); // only the whole body
+    let x = 12345;
+    const r = (n: number) => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n;
+    const bodies = [small, zipkinJsBody(3, 3), `[${fixtures.slice(0, 3).join(',')}]`];
+    const bytes = '"{}[],: 0123456789-.eE\\nultrfasxyzEndpoint"tags';
+    let tried = 0;
+    for (let round = 0; round < 1500; round++) {
+      const body = bodies[round % bodies.length];
+      const at = r(body.length);
+      const c = bytes[r(bytes.length)];
+      const op = r(3);
+      const mutated = op === 0 ? body.slice(0, at) + c + body.slice(at + 1) : op === 1 ? body.slice(0, at) + c + body.slice(at) : body.slice(0, at) + body.slice(at + 1);
+      if (agree(mutated)) direct++;
+      tried++;
+    }
+    // Many mutations leave valid plain JSON (a changed digit or letter), which the direct reader reads.
+    expect(direct).toBeGreaterThan(tried / 10);
   });
 });

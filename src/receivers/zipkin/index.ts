@@ -21,7 +21,7 @@ import type { Span } from '../../model/span.js';
 import { V1_ON_V2_ROUTE, decodeZipkinV2JsonRefusingV1 } from '../../codecs/zipkin-json.js';
 import { decodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
 import { decodeZipkinThrift } from '../../codecs/zipkin-thrift.js';
-import { decodeZipkinV1Json } from '../../codecs/zipkin-v1-json.js';
+import { decodeZipkinV1Json, decodeZipkinV1JsonUnlessV2 } from '../../codecs/zipkin-v1-json.js';
 import { SpanHttpServer, type DecodeFailure, type SpanRoute } from '../../transport/http-span-server.js';
 
 const config = s.object({
@@ -44,10 +44,8 @@ const PROTO3: ZipkinDecoder = { name: 'PROTO3', transport: 'http_v2_proto', deco
 const JSON_V1: ZipkinDecoder = { name: 'JSON_V1', transport: 'http_v1_json', decode: decodeZipkinV1Json };
 const THRIFT: ZipkinDecoder = { name: 'THRIFT', transport: 'http_v1_thrift', decode: decodeZipkinThrift };
 
-/** Zipkin's markers of the other JSON version (`SpanBytesDecoderDetector`, `testForUnexpectedFormat`). */
+/** Zipkin's marker of v1 JSON (`SpanBytesDecoderDetector`, `testForUnexpectedFormat`); the v1 decoder finds those of v2. */
 const V1_MARKER = Buffer.from('yAnnotations"');
-const ENDPOINT_MARKER = Buffer.from('Endpoint"');
-const TAGS_MARKER = Buffer.from('"tags"');
 
 function isMediaType(contentType: string, mediaType: string): boolean {
   return contentType.slice(0, mediaType.length).toLowerCase() === mediaType && (contentType.length === mediaType.length || contentType[mediaType.length] === ';' || contentType[mediaType.length] === ' ');
@@ -76,8 +74,9 @@ function decodeWith(decoder: ZipkinDecoder, body: Buffer): Span[] | DecodeFailur
       throw e;
     }
   }
-  if (decoder === JSON_V1 && (body.includes(ENDPOINT_MARKER) || body.includes(TAGS_MARKER))) {
-    return { status: 400, message: 'Expected a JSON_V1 encoded list, but received: JSON_V2' };
+  if (decoder === JSON_V1) {
+    // Zipkin's v2 markers are looked for in the same pass that reads the body (zipkin-v1-json.ts).
+    return decodeZipkinV1JsonUnlessV2(body) ?? { status: 400, message: 'Expected a JSON_V1 encoded list, but received: JSON_V2' };
   }
   return decoder.decode(body);
 }
