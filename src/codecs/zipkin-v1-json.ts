@@ -358,7 +358,7 @@ class V1JsonScanner {
     let p = this.p;
     for (;;) {
       const c = b[p];
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      if (c > 0x20 || (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) break;
       p++;
     }
     this.p = p;
@@ -652,18 +652,10 @@ class V1JsonScanner {
     }
     const lastStart = this.endpointStart;
     const length = this.endpointEnd - lastStart;
-    if (length > 0 && start + length <= b.length) {
-      let same = true;
-      for (let m = 0; m < length; m++) {
-        if (b[start + m] !== b[lastStart + m]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        this.p = start + length;
-        return this.endpoint;
-      }
+    // memcmp: faster than a loop over the ~50 bytes of a typical endpoint.
+    if (length > 0 && start + length <= b.length && b.compare(b, lastStart, lastStart + length, start, start + length) === 0) {
+      this.p = start + length;
+      return this.endpoint;
     }
     // The raw values, duplicates overwriting as in JSON.parse, then decodeEndpoint as the reader does.
     const raw: { serviceName?: string | null; ipv4?: string | null; ipv6?: string | null; port?: number | null } = {};
