@@ -27,8 +27,7 @@
  *   downstream before shutdown resolves (or counted as dropped at its deadline).
  */
 import type { Logger } from 'pino';
-import type { Counter, Gauge, Histogram } from 'prom-client';
-import { Histogram as PromHistogram } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import { isRefused, RefusedError, type SpanConsumer } from '../../component/types.js';
 import type { Span, SpanBatch } from '../../model/span.js';
 import type { SelfMetrics } from '../../telemetry/metrics.js';
@@ -36,6 +35,7 @@ import type { TailSamplingConfig } from './config.js';
 import { buildPolicy, decide, Decision, DECISION_KINDS, RecentIds, SpanChecks, type Policy, type TraceSummary, type TraceView } from './policies.js';
 import { estimateSpanBytes, rememberBatchBytes } from '../../model/span-size.js';
 import { Fifo } from '../common/fifo.js';
+import { DelayHistogram, type DelaySeries } from './delay-histogram.js';
 
 /**
  * Backoff while downstream refuses. Downstream is in-process (a processor or the exporter queues), so it
@@ -165,10 +165,9 @@ export class TailSampler implements SpanConsumer {
     refusals: Counter<'processor' | 'pipeline' | 'reason'>;
     pendingTraces: Gauge<'processor' | 'pipeline'>;
     memory: Gauge<'processor' | 'pipeline'>;
-    delay: Histogram<'processor' | 'pipeline'>;
   };
   private readonly labels: { processor: string; pipeline: string };
-  private readonly delay: { observe(value: number): void };
+  private readonly delay: DelaySeries;
 
   constructor(
     private readonly cfg: TailSamplingConfig,
@@ -219,9 +218,8 @@ export class TailSampler implements SpanConsumer {
         'Estimated memory of undecided traces and sampled spans waiting for downstream.',
         ['processor', 'pipeline'],
       ),
-      delay: histogram(mx),
     };
-    this.delay = this.m.delay.labels(this.labels);
+    this.delay = DelayHistogram.of(mx.registry).series(this.labels);
   }
 
   /** Undecided traces (for tests and diagnostics). */
@@ -382,9 +380,8 @@ export class TailSampler implements SpanConsumer {
       if (!overCount && this.pendingBytes <= this.maxBytes) return;
       const t = this.oldestPending();
       if (t === undefined) return;
-      const reason = overCount ? 'num_traces' : 'max_memory';
-      this.m.forced.inc({ ...this.labels, reason });
-      this.decideTrace(t, reason, round);
+      // Counted as forced when the round is published (its trigger says why).
+      this.decideTrace(t, overCount ? 'num_traces' : 'max_memory', round);
     }
   }
 
@@ -478,6 +475,7 @@ export class TailSampler implements SpanConsumer {
     if (round.notSampledSpans > 0) this.ctx.dropped(round.notSampledSpans, 'not_sampled');
     if (round.droppedSpans > 0) this.ctx.dropped(round.droppedSpans, 'drop_policy');
     for (const [trigger, c] of round.traces) {
+      if (trigger === 'num_traces' || trigger === 'max_memory') this.m.forced.inc({ ...this.labels, reason: trigger }, c[0] + c[1] + c[2]);
       if (c[0] > 0) this.m.decided.inc({ ...this.labels, decision: 'not_sampled', trigger }, c[0]);
       if (c[1] > 0) this.m.decided.inc({ ...this.labels, decision: 'sampled', trigger }, c[1]);
       if (c[2] > 0) this.m.decided.inc({ ...this.labels, decision: 'dropped', trigger }, c[2]);
@@ -600,19 +598,6 @@ function flatten(parts: Span[][], from: number, to: number, count: number): Span
  */
 function traceKey(traceId: string): string {
   return traceId.length === 32 ? traceId : traceId.padStart(32, '0');
-}
-
-function histogram(mx: SelfMetrics): Histogram<'processor' | 'pipeline'> {
-  const name = 'spanline_tail_sampling_decision_delay_seconds';
-  const existing = mx.registry.getSingleMetric(name);
-  if (existing) return existing as Histogram<'processor' | 'pipeline'>;
-  return new PromHistogram({
-    name,
-    help: 'How long after decision_wait a trace was decided (decisions on time are well under 1 s).',
-    labelNames: ['processor', 'pipeline'],
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
-    registers: [mx.registry],
-  });
 }
 
 /** Waits `ms`, or less if `signal` aborts. Uses the global timers, so tests can fake them. */
