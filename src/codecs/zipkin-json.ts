@@ -27,6 +27,7 @@ import {
   ZipkinSpanFields,
   bodyText,
   isSorted,
+  nanosOfMicros,
   normalizeIp,
   normalizeParentId,
   normalizeSpanId,
@@ -155,12 +156,16 @@ function readSpan(v: unknown, i: number, f: ZipkinSpanFields): void {
   if (rawName != null) f.name = readString(rawName, i, '.name');
 
   const rawTimestamp = v.timestamp;
-  if (rawTimestamp != null) f.timestamp = readMicros(rawTimestamp, i, '.timestamp');
+  // Safe integers, the common case, stay numbers (see ZipkinSpanFields).
+  if (rawTimestamp != null) f.timestamp = Number.isSafeInteger(rawTimestamp) ? (rawTimestamp as number) : readMicros(rawTimestamp, i, '.timestamp');
   const rawDuration = v.duration;
-  if (rawDuration != null) f.duration = readMicros(rawDuration, i, '.duration');
+  if (rawDuration != null) f.duration = Number.isSafeInteger(rawDuration) ? (rawDuration as number) : readMicros(rawDuration, i, '.duration');
 
   const rawLocal = v.localEndpoint;
-  if (rawLocal != null) f.localEndpoint = decodeEndpoint(rawLocal, i, '.localEndpoint');
+  if (rawLocal != null) {
+    f.localEndpoint = decodeEndpoint(rawLocal, i, '.localEndpoint');
+    f.localEndpointIsOwn = true;
+  }
   const rawRemote = v.remoteEndpoint;
   if (rawRemote != null) f.remoteEndpoint = decodeEndpoint(rawRemote, i, '.remoteEndpoint');
 
@@ -294,6 +299,14 @@ export function decodeEndpoint(v: unknown, i: number, path: string): Endpoint | 
   return { serviceName, ipv4, ipv6, port };
 }
 
+/**
+ * The attributes of every decoded event: annotations have none. One frozen object rather than one each,
+ * as decoded spans live until their batch is exported and every object they hold is copied by the GC.
+ * Nothing writes event attributes in place but the redaction processor, which copies a frozen map first
+ * (and processors that change spans get a deep copy of the batch anyway).
+ */
+const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
+
 /** Annotations as events, in the order given (sorted and de-duplicated when the span is built). */
 function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
   if (!Array.isArray(v)) throw fail(i, '.annotations', `Expected BEGIN_ARRAY but was ${jsonTokenName(v)}`);
@@ -303,17 +316,18 @@ function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
     if (!isObject(a)) throw fail(i, `.annotations[${j}]`, `Expected BEGIN_OBJECT but was ${jsonTokenName(a)}`);
     const rawTimestamp = a.timestamp;
     const rawValue = a.value;
-    let ts: bigint | undefined;
+    let time: bigint | undefined;
     if (rawTimestamp !== undefined) {
-      ts = Number.isSafeInteger(rawTimestamp) ? BigInt(rawTimestamp as number) : readMicros(rawTimestamp, i, `.annotations[${j}].timestamp`);
+      if (Number.isSafeInteger(rawTimestamp) && (rawTimestamp as number) >= 0) time = nanosOfMicros(rawTimestamp as number);
+      else time = (Number.isSafeInteger(rawTimestamp) ? BigInt(rawTimestamp as number) : readMicros(rawTimestamp, i, `.annotations[${j}].timestamp`)) * 1000n;
     }
     let value: string | undefined;
     if (rawValue !== undefined) {
       value = toText(rawValue);
       if (value === undefined) throw fail(i, `.annotations[${j}].value`, `Expected a string but was ${jsonTokenName(rawValue)}`);
     }
-    if (ts === undefined || value === undefined) throw fail(i, `.annotations[${j}]`, 'Incomplete annotation');
-    events[j] = { timeUnixNano: ts * 1000n, name: value, attributes: {}, droppedAttributesCount: 0 };
+    if (time === undefined || value === undefined) throw fail(i, `.annotations[${j}]`, 'Incomplete annotation');
+    events[j] = { timeUnixNano: time, name: value, attributes: NO_ATTRIBUTES, droppedAttributesCount: 0 };
   }
   return events;
 }

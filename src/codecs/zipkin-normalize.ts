@@ -366,12 +366,23 @@ export class ZipkinSpanFields {
   kind: SpanKind = SpanKind.Unspecified;
   /** As read; lower-cased when the span is built. */
   name = '';
-  /** Epoch µs; zero or negative is absent. */
-  timestamp = 0n;
-  /** µs; zero or negative is absent. */
-  duration = 0n;
-  /** The whole local endpoint, service name included; undefined when absent. Copied into the span. */
+  /**
+   * Epoch µs; zero or negative is absent. A decoder that read a safe integer may give it as a number:
+   * the span's times are then made with fewer BigInt operations ({@link nanosOfMicros}).
+   */
+  timestamp: bigint | number = 0n;
+  /** µs; zero or negative is absent. A number must be a safe integer, as for `timestamp`. */
+  duration: bigint | number = 0n;
+  /**
+   * The whole local endpoint, service name included; undefined when absent. Copied into the span, unless
+   * {@link localEndpointIsOwn}.
+   */
   localEndpoint: Endpoint | undefined = undefined;
+  /**
+   * True when the decoder made `localEndpoint` for this span alone: the span then keeps the object, its
+   * service name blanked (the name lives in the resource), instead of a copy.
+   */
+  localEndpointIsOwn = false;
   /** Becomes the span's own object: a decoder hands each span a remote endpoint of its own. */
   remoteEndpoint: Endpoint | undefined = undefined;
   /** Annotations in any order; negative timestamps are dropped, the rest sorted and de-duplicated. */
@@ -394,6 +405,7 @@ export class ZipkinSpanFields {
     this.timestamp = 0n;
     this.duration = 0n;
     this.localEndpoint = undefined;
+    this.localEndpointIsOwn = false;
     this.remoteEndpoint = undefined;
     this.events = [];
     this.attributes = {};
@@ -402,6 +414,26 @@ export class ZipkinSpanFields {
     this.debug = false;
     this.shared = false;
   }
+}
+
+// nanosOfMicros writes the two 32-bit halves of a 64-bit integer and reads it back as one BigInt.
+const NANOS = new BigUint64Array(1);
+const NANOS_HALVES = new Uint32Array(NANOS.buffer);
+const LOW_HALF = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 0 : 1;
+const HIGH_HALF = 1 - LOW_HALF;
+
+/**
+ * `BigInt(us) * 1000n` for a safe integer `us` ≥ 0: one BigInt made instead of two and a BigInt
+ * multiplication (measured: 20 ns instead of 35-50). Exact: the high half of `us` is below 2^21, so the
+ * product's is below 2^31, and the low half times 1000 is below 2^42.
+ */
+export function nanosOfMicros(us: number): bigint {
+  const high = Math.floor(us / 4294967296);
+  const lowNanos = (us - high * 4294967296) * 1000;
+  const carry = Math.floor(lowNanos / 4294967296);
+  NANOS_HALVES[LOW_HALF] = lowNanos - carry * 4294967296;
+  NANOS_HALVES[HIGH_HALF] = high * 1000 + carry;
+  return NANOS[0];
 }
 
 /**
@@ -437,7 +469,9 @@ export class ZipkinDecodeContext {
     if (local !== undefined) {
       serviceName = local.serviceName;
       // A span owns its endpoint objects: decoders may hand the same endpoint to several spans.
-      local = local.ipv4 === '' && local.ipv6 === '' && local.port === 0 ? undefined : { serviceName: '', ipv4: local.ipv4, ipv6: local.ipv6, port: local.port };
+      if (local.ipv4 === '' && local.ipv6 === '' && local.port === 0) local = undefined;
+      else if (f.localEndpointIsOwn) local.serviceName = '';
+      else local = { serviceName: '', ipv4: local.ipv4, ipv6: local.ipv6, port: local.port };
     }
     let remote = f.remoteEndpoint;
     if (remote !== undefined && isEmptyEndpoint(remote)) remote = undefined;
@@ -454,15 +488,25 @@ export class ZipkinDecodeContext {
     span.parentSpanId = f.parentSpanId === f.spanId ? '' : f.parentSpanId;
     span.name = f.name.toLowerCase();
     span.kind = f.kind;
-    let start = 0n;
-    let end = 0n;
-    if (f.timestamp > 0n) start = f.timestamp * 1000n;
     // Without a timestamp, start stays 0n (absent) and end holds the duration: end - start is the
     // duration either way (the model's convention, see span.ts).
-    if (f.duration > 0n) end = start + f.duration * 1000n;
-    // Zipkin's microseconds go up to 2^63; the model's nanoseconds up to 2^64 (the year 2554). Later
-    // times are refused like any other bad value rather than wrapped by the encoders.
-    if (end > MAX_TIME_NS || start > MAX_TIME_NS) throw new ZipkinDecodeError(`span ${f.spanId}: timestamp + duration is after the year 2554 (2^64 ns since 1970)`);
+    let start = 0n;
+    let end = 0n;
+    const timestamp = f.timestamp;
+    const duration = f.duration;
+    if (typeof timestamp === 'number' && typeof duration === 'number' && timestamp + duration <= Number.MAX_SAFE_INTEGER) {
+      // Safe integers, and so is the end: the times are below 2^63 ns.
+      if (timestamp > 0) start = nanosOfMicros(timestamp);
+      if (duration > 0) end = nanosOfMicros(timestamp > 0 ? timestamp + duration : duration);
+    } else {
+      const ts = BigInt(timestamp);
+      const d = BigInt(duration);
+      if (ts > 0n) start = ts * 1000n;
+      if (d > 0n) end = start + d * 1000n;
+      // Zipkin's microseconds go up to 2^63; the model's nanoseconds up to 2^64 (the year 2554). Later
+      // times are refused like any other bad value rather than wrapped by the encoders.
+      if (end > MAX_TIME_NS || start > MAX_TIME_NS) throw new ZipkinDecodeError(`span ${f.spanId}: timestamp + duration is after the year 2554 (2^64 ns since 1970)`);
+    }
     for (const e of events) {
       if (e.timeUnixNano > MAX_TIME_NS) throw new ZipkinDecodeError(`span ${f.spanId}: annotation "${e.name}" is after the year 2554 (2^64 ns since 1970)`);
     }

@@ -213,6 +213,20 @@ const normalizations: Normalization[] = [
   { rule: 'duration without timestamp: start absent, end - start is the duration', span: { duration: 207000 }, get: (s) => [s.startTimeUnixNano, s.endTimeUnixNano], want: [0n, 207000000n] },
   { rule: 'timestamp as a string is read as Gson does', span: { timestamp: '1472470996199000' }, get: (s) => s.startTimeUnixNano, want: 1472470996199000000n },
   { rule: 'timestamp 1.0 is an integer', json: '{"traceId":"a","id":"b","timestamp":1472470996199000.0}', get: (s) => s.startTimeUnixNano, want: 1472470996199000000n },
+  // Safe integers take a path without BigInt arithmetic (nanosOfMicros); a sum past 2^53 does not.
+  { rule: 'the largest safe timestamp', json: '{"traceId":"a","id":"b","timestamp":9007199254740991}', get: (s) => s.startTimeUnixNano, want: 9007199254740991000n },
+  {
+    rule: 'safe timestamp and duration whose end is past 2^53 µs',
+    json: '{"traceId":"a","id":"b","timestamp":9007199254740990,"duration":4294967297}',
+    get: (s) => [s.startTimeUnixNano, s.endTimeUnixNano],
+    want: [9007199254740990000n, 9007203549708287000n],
+  },
+  {
+    rule: 'duration without timestamp, and times across 32-bit boundaries',
+    json: '{"traceId":"a","id":"b","duration":4294967296,"annotations":[{"timestamp":4294967295,"value":"a"},{"timestamp":0,"value":"b"}]}',
+    get: (s) => [s.startTimeUnixNano, s.endTimeUnixNano, s.events.map((e) => e.timeUnixNano)],
+    want: [0n, 4294967296000n, [0n, 4294967295000n]],
+  },
   { rule: 'timestamp above 2^53 keeps every digit', json: '{"traceId":"a","id":"b","timestamp":9007199254740993}', get: (s) => s.startTimeUnixNano, want: 9007199254740993000n },
   { rule: 'port above 0 is kept', span: { remoteEndpoint: { port: 65535 } }, get: remote, want: { serviceName: '', ipv4: '', ipv6: '', port: 65535 } },
   { rule: 'port 0 is absent (and so is the endpoint)', span: { remoteEndpoint: { port: 0 } }, get: remote, want: undefined },
