@@ -14,6 +14,7 @@ import { SpanKind, type Attributes, type Endpoint, type Span, type SpanEvent } f
 import {
   JsonBytes,
   JsonNumberText,
+  asciiBytes,
   NEEDS_NUMBER_TEXT,
   jsonTokenName,
   parseJsonInteger,
@@ -495,57 +496,71 @@ export function encodeZipkinV2JsonBytes(spans: readonly Span[]): Buffer {
 
 const LINES = new JsonBytes();
 
+// The constant parts of a span as bytes: JsonBytes copies them for a fraction of what reading a
+// string's chars costs.
+const L_TRACE_ID = asciiBytes('{"traceId":"');
+const L_PARENT_ID = asciiBytes('","parentId":"');
+const L_ID = asciiBytes('","id":"');
+/** By Zipkin kind number, the rest of the `id` string and the kind (see ZIPKIN_KIND_NAMES). */
+const L_ID_END_KIND: readonly Uint8Array[] = ZIPKIN_KIND_NAMES.map((name) => asciiBytes(name === '' ? '"' : `","kind":"${name}"`));
+const L_NAME = asciiBytes(',"name":');
+const L_TIMESTAMP = asciiBytes(',"timestamp":');
+const L_DURATION = asciiBytes(',"duration":');
+const L_LOCAL_ENDPOINT = asciiBytes(',"localEndpoint":{');
+const L_REMOTE_ENDPOINT = asciiBytes(',"remoteEndpoint":{');
+const L_SERVICE_NAME = asciiBytes('"serviceName":');
+const L_IPV4 = asciiBytes('"ipv4":');
+const L_NEXT_IPV4 = asciiBytes(',"ipv4":');
+const L_IPV6 = asciiBytes('"ipv6":');
+const L_NEXT_IPV6 = asciiBytes(',"ipv6":');
+const L_PORT = asciiBytes('"port":');
+const L_NEXT_PORT = asciiBytes(',"port":');
+const L_ANNOTATIONS = asciiBytes(',"annotations":[{"timestamp":');
+const L_NEXT_ANNOTATION = asciiBytes('},{"timestamp":');
+const L_VALUE = asciiBytes(',"value":');
+const L_TAGS = asciiBytes(',"tags":{');
+const L_DEBUG = asciiBytes(',"debug":true');
+const L_SHARED = asciiBytes(',"shared":true');
+
 /** {@link encodeZipkinV2Span} written into `w`: keep the two in step (test/codecs/json-bytes.test.ts). */
 export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
   const v = VIEW.fill(span);
-  w.text('{"traceId":"');
+  w.raw(L_TRACE_ID);
   w.text(v.traceId);
   if (v.parentId !== '') {
-    w.text('","parentId":"');
+    w.raw(L_PARENT_ID);
     w.text(v.parentId);
   }
-  w.text('","id":"');
+  w.raw(L_ID);
   w.text(v.id);
-  w.byte(0x22);
-  if (v.kind !== 0) {
-    w.text(',"kind":"');
-    w.text(ZIPKIN_KIND_NAMES[v.kind]);
-    w.byte(0x22);
-  }
+  w.raw(L_ID_END_KIND[v.kind]);
   if (v.name !== '') {
-    w.text(',"name":');
+    w.raw(L_NAME);
     w.string(v.name);
   }
   if (v.timestamp !== 0n) {
-    w.text(',"timestamp":');
+    w.raw(L_TIMESTAMP);
     w.bigint(v.timestamp);
   }
   if (v.duration !== 0n) {
-    w.text(',"duration":');
+    w.raw(L_DURATION);
     w.bigint(v.duration);
   }
 
-  if (v.hasLocalEndpoint) {
-    w.text(',"localEndpoint":');
-    writeEndpoint(w, v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
-  }
-  if (v.hasRemoteEndpoint) {
-    w.text(',"remoteEndpoint":');
-    writeEndpoint(w, v.remoteServiceName, v.remoteIpv4, v.remoteIpv6, v.remotePort);
-  }
+  if (v.hasLocalEndpoint) writeEndpoint(w, L_LOCAL_ENDPOINT, v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
+  if (v.hasRemoteEndpoint) writeEndpoint(w, L_REMOTE_ENDPOINT, v.remoteServiceName, v.remoteIpv4, v.remoteIpv6, v.remotePort);
 
   const annotations = v.annotationCount;
   if (annotations > 0) {
     const timestamps = v.annotationTimestamps;
     const values = v.annotationValues;
-    w.text(',"annotations":[');
     for (let k = 0; k < annotations; k++) {
-      w.text(k > 0 ? ',{"timestamp":' : '{"timestamp":');
+      w.raw(k === 0 ? L_ANNOTATIONS : L_NEXT_ANNOTATION);
       w.bigint(timestamps[k]);
-      w.text(',"value":');
+      w.raw(L_VALUE);
       w.string(values[k]);
-      w.byte(0x7d);
     }
+    w.byte(0x7d);
     w.byte(0x5d);
   }
 
@@ -553,7 +568,7 @@ export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
   if (tags > 0) {
     const keys = v.tagKeys;
     const values = v.tagValues;
-    w.text(',"tags":{');
+    w.raw(L_TAGS);
     for (let k = 0; k < tags; k++) {
       if (k > 0) w.byte(0x2c);
       w.string(keys[k]);
@@ -563,31 +578,32 @@ export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
     w.byte(0x7d);
   }
 
-  if (v.debug) w.text(',"debug":true');
-  if (v.shared) w.text(',"shared":true');
+  if (v.debug) w.raw(L_DEBUG);
+  if (v.shared) w.raw(L_SHARED);
   w.byte(0x7d);
 }
 
-function writeEndpoint(w: JsonBytes, serviceName: string, ipv4: string, ipv6: string, port: number): void {
+/** `open` (the key and `{`), the fields that are set, and `}`. */
+function writeEndpoint(w: JsonBytes, open: Uint8Array, serviceName: string, ipv4: string, ipv6: string, port: number): void {
   let sep = false;
-  w.byte(0x7b);
+  w.raw(open);
   if (serviceName !== '') {
-    w.text('"serviceName":');
+    w.raw(L_SERVICE_NAME);
     w.string(serviceName);
     sep = true;
   }
   if (ipv4 !== '') {
-    w.text(sep ? ',"ipv4":' : '"ipv4":');
+    w.raw(sep ? L_NEXT_IPV4 : L_IPV4);
     w.string(ipv4);
     sep = true;
   }
   if (ipv6 !== '') {
-    w.text(sep ? ',"ipv6":' : '"ipv6":');
+    w.raw(sep ? L_NEXT_IPV6 : L_IPV6);
     w.string(ipv6);
     sep = true;
   }
   if (port !== 0) {
-    w.text(sep ? ',"port":' : '"port":');
+    w.raw(sep ? L_NEXT_PORT : L_PORT);
     w.number(port);
   }
   w.byte(0x7d);
