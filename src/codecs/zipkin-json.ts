@@ -414,20 +414,20 @@ export function encodeZipkinV2Span(span: Span): string {
   out += ',"id":"' + v.id + '"';
   if (v.kind !== 0) out += ',"kind":"' + ZIPKIN_KIND_NAMES[v.kind] + '"';
   if (v.name !== '') out += ',"name":' + quoteJson(v.name);
-  if (v.timestamp !== 0n) out += ',"timestamp":' + v.timestamp;
-  if (v.duration !== 0n) out += ',"duration":' + v.duration;
+  if (v.timestampMicros !== 0) out += ',"timestamp":' + (v.timestampMicros > 0 ? v.timestampMicros : v.timestamp);
+  if (v.durationMicros !== 0) out += ',"duration":' + (v.durationMicros > 0 ? v.durationMicros : v.duration);
 
   if (v.hasLocalEndpoint) out += ',"localEndpoint":' + endpointJson(v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
   if (v.hasRemoteEndpoint) out += ',"remoteEndpoint":' + endpointJson(v.remoteServiceName, v.remoteIpv4, v.remoteIpv6, v.remotePort);
 
   const annotations = v.annotationCount;
   if (annotations > 0) {
-    const timestamps = v.annotationTimestamps;
+    const micros = v.annotationMicros;
     const values = v.annotationValues;
     out += ',"annotations":[';
     for (let k = 0; k < annotations; k++) {
       if (k > 0) out += ',';
-      out += '{"timestamp":' + timestamps[k] + ',"value":' + quoteJson(values[k]) + '}';
+      out += '{"timestamp":' + (micros[k] >= 0 ? micros[k] : v.annotationTimestamps[k]) + ',"value":' + quoteJson(values[k]) + '}';
     }
     out += ']';
   }
@@ -538,13 +538,17 @@ export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
     w.raw(L_NAME);
     w.string(v.name);
   }
-  if (v.timestamp !== 0n) {
+  const timestamp = v.timestampMicros;
+  if (timestamp !== 0) {
     w.raw(L_TIMESTAMP);
-    w.bigint(v.timestamp);
+    if (timestamp > 0) w.uint(timestamp);
+    else w.bigint(v.timestamp);
   }
-  if (v.duration !== 0n) {
+  const duration = v.durationMicros;
+  if (duration !== 0) {
     w.raw(L_DURATION);
-    w.bigint(v.duration);
+    if (duration > 0) w.uint(duration);
+    else w.bigint(v.duration);
   }
 
   if (v.hasLocalEndpoint) writeEndpoint(w, L_LOCAL_ENDPOINT, v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
@@ -552,11 +556,12 @@ export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
 
   const annotations = v.annotationCount;
   if (annotations > 0) {
-    const timestamps = v.annotationTimestamps;
+    const micros = v.annotationMicros;
     const values = v.annotationValues;
     for (let k = 0; k < annotations; k++) {
       w.raw(k === 0 ? L_ANNOTATIONS : L_NEXT_ANNOTATION);
-      w.bigint(timestamps[k]);
+      if (micros[k] >= 0) w.uint(micros[k]);
+      else w.bigint(v.annotationTimestamps[k]);
       w.raw(L_VALUE);
       w.string(values[k]);
     }

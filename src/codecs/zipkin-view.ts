@@ -77,10 +77,14 @@ export class ZipkinView {
   /** Numbered as in zipkin.proto: see {@link ZIPKIN_KIND_NAMES}. */
   kind = 0;
   name = '';
-  /** Epoch µs. */
-  timestamp = 0n;
-  /** µs; a positive duration under 1µs is 1 (Zipkin's rule; 0 would mean absent). */
-  duration = 0n;
+  /**
+   * `timestamp` as a number when below 2^53 (0 when absent), else -1: the JSON encoder writes it without
+   * BigInt division. Likewise `durationMicros` and `annotationMicros`.
+   */
+  timestampMicros = 0;
+  durationMicros = 0;
+  /** Per annotation: its µs when 0 to 2^53 - 1, else -1 (see `annotationTimestamps`). */
+  readonly annotationMicros: number[] = [];
   localServiceName = '';
   localIpv4 = '';
   localIpv6 = '';
@@ -90,7 +94,6 @@ export class ZipkinView {
   remoteIpv6 = '';
   remotePort = 0;
   annotationCount = 0;
-  readonly annotationTimestamps: bigint[] = [];
   readonly annotationValues: string[] = [];
   /** Tags in key order (UTF-16 code units, as Zipkin's TreeMap). */
   tagCount = 0;
@@ -107,6 +110,29 @@ export class ZipkinView {
   // The tags of the last resource seen: resources are shared by runs of spans.
   private lastResource: Resource | undefined = undefined;
   private resourceKeys: string[] = [];
+
+  // The span filled in: the BigInt fields are computed from it when asked for.
+  private span: Span | undefined = undefined;
+  private readonly bigAnnotationTimestamps: bigint[] = [];
+
+  /** Epoch µs; 0n when absent. */
+  get timestamp(): bigint {
+    return this.timestampMicros >= 0 ? BigInt(this.timestampMicros) : timestampOf(this.span!);
+  }
+
+  /** µs; a positive duration under 1µs is 1 (Zipkin's rule; 0 would mean absent). */
+  get duration(): bigint {
+    return this.durationMicros >= 0 ? BigInt(this.durationMicros) : durationOf(this.span!);
+  }
+
+  /** The annotations' µs (the first `annotationCount`), in an array that the next fill reuses. */
+  get annotationTimestamps(): readonly bigint[] {
+    const events = this.span!.events;
+    const micros = this.annotationMicros;
+    const out = this.bigAnnotationTimestamps;
+    for (let k = 0; k < this.annotationCount; k++) out[k] = micros[k] >= 0 ? BigInt(micros[k]) : events[k].timeUnixNano / 1000n;
+    return out;
+  }
 
   get hasLocalEndpoint(): boolean {
     return this.localServiceName !== '' || this.localIpv4 !== '' || this.localIpv6 !== '' || this.localPort !== 0;
@@ -131,16 +157,8 @@ export class ZipkinView {
     this.id = span.spanId;
     this.kind = ZIPKIN_KIND_OF[span.kind] ?? 0;
     this.name = span.name;
-    const start = span.startTimeUnixNano;
-    const end = span.endTimeUnixNano;
-    const timestamp = start / 1000n;
-    this.timestamp = timestamp > 0n ? timestamp : 0n;
-    if (end > start) {
-      const duration = (end - start) / 1000n;
-      this.duration = duration > 0n ? duration : 1n;
-    } else {
-      this.duration = 0n;
-    }
+    this.span = span;
+    this.fillTimes(span.startTimeUnixNano, span.endTimeUnixNano);
 
     const attributes = span.attributes;
     for (const key in attributes) this.addAttribute(key, attributes[key]);
@@ -182,11 +200,36 @@ export class ZipkinView {
     const events = span.events;
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
-      this.annotationTimestamps[k] = e.timeUnixNano / 1000n;
+      this.annotationMicros[k] = microsOf(e.timeUnixNano);
       this.annotationValues[k] = hasKeys(e.attributes) ? quoteJson(e.name) + ':' + attributesJson(e.attributes) : e.name;
     }
     this.annotationCount = events.length;
     return this;
+  }
+
+  /** `timestampMicros` and `durationMicros`, as the `timestamp` and `duration` getters say them. */
+  private fillTimes(start: bigint, end: bigint): void {
+    if (start >= 0n && end > start && end <= MAX_U64) {
+      // The common case, in halves: no BigInt made.
+      TIMES[0] = start;
+      TIMES[1] = end;
+      const startHigh = HALVES[HIGH];
+      const startLow = HALVES[LOW];
+      let high = HALVES[2 + HIGH] - startHigh;
+      let low = HALVES[2 + LOW] - startLow;
+      if (low < 0) {
+        low += 4294967296;
+        high--;
+      }
+      this.timestampMicros = microsOfHalves(startHigh, startLow);
+      const duration = microsOfHalves(high, low);
+      this.durationMicros = duration === 0 ? 1 : duration;
+      return;
+    }
+    const timestamp = timestampOf(this.span!);
+    this.timestampMicros = timestamp <= MAX_SAFE ? Number(timestamp) : -1;
+    const duration = durationOf(this.span!);
+    this.durationMicros = duration <= MAX_SAFE ? Number(duration) : -1;
   }
 
   private addAttribute(key: string, value: AnyValue): void {
@@ -407,6 +450,46 @@ export class ZipkinView {
 }
 
 const ZERO_HIGH_HALF = '0000000000000000';
+
+// Times in ns are split into 32-bit halves (TIMES written, HALVES read) so that µs are computed with
+// Number arithmetic: a BigInt division and conversion cost about twice as much, and allocate.
+const TIMES = new BigUint64Array(2);
+const HALVES = new Uint32Array(TIMES.buffer);
+const LOW = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 0 : 1;
+const HIGH = 1 - LOW;
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function timestampOf(span: Span): bigint {
+  const timestamp = span.startTimeUnixNano / 1000n;
+  return timestamp > 0n ? timestamp : 0n;
+}
+
+function durationOf(span: Span): bigint {
+  const start = span.startTimeUnixNano;
+  const end = span.endTimeUnixNano;
+  if (end <= start) return 0n;
+  const duration = (end - start) / 1000n;
+  return duration > 0n ? duration : 1n;
+}
+
+/**
+ * floor((high * 2^32 + low) / 1000) for 32-bit halves, or -1 when that is 2^53 or more. Exact: the high
+ * quotient is below 2^21, and the rest below 1000 * 2^32, which a double holds and divides exactly
+ * (floor of a quotient of integers below 2^53 cannot be rounded across an integer).
+ */
+function microsOfHalves(high: number, low: number): number {
+  const highQuotient = Math.floor(high / 1000);
+  if (highQuotient >= 2097152) return -1;
+  return highQuotient * 4294967296 + Math.floor(((high - highQuotient * 1000) * 4294967296 + low) / 1000);
+}
+
+/** `ns / 1000n` as a number when `ns` is 0 to 2^64 - 1 and the quotient below 2^53, else -1. */
+function microsOf(ns: bigint): number {
+  if (ns < 0n || ns > MAX_U64) return -1;
+  TIMES[0] = ns;
+  return microsOfHalves(HALVES[HIGH], HALVES[LOW]);
+}
 
 function sameStatus(a: Status, b: Status): boolean {
   return a.code === b.code && a.message === b.message;

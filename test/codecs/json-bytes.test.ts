@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonBytes, quoteJson } from '../../src/codecs/json-text.js';
 import { decodeZipkinV2Json, encodeZipkinV2Json, encodeZipkinV2JsonBytes, encodeZipkinV2Span, normalizeIp, writeZipkinV2Lines } from '../../src/codecs/zipkin-json.js';
 import { decodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
+import { ZipkinView } from '../../src/codecs/zipkin-view.js';
 import { Span, newResource, type Span as SpanType } from '../../src/model/span.js';
 
 const fixture = (path: string): Buffer => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
@@ -150,6 +151,45 @@ describe('writeZipkinV2Lines', () => {
     expect(spans.length).toBeGreaterThan(2);
     expect(writeZipkinV2Lines(spans, 1, 2)).toEqual(linesOf(spans.slice(1, 2)));
     expect(writeZipkinV2Lines(spans, 0, 0).length).toBe(0);
+  });
+});
+
+describe('Zipkin µs of model times (Number arithmetic, BigInt past 2^53)', () => {
+  const P32 = 2n ** 32n;
+  const times: [string, bigint, bigint][] = [
+    ['absent', 0n, 0n],
+    ['duration without timestamp', 0n, 5000n],
+    ['under 1 µs', 999n, 1000n],
+    ['now', 1_732_192_000_123_456_789n, 1_732_192_000_124_691_356n],
+    ['low half borrows', P32 - 1n, P32 + 5n],
+    ['high half only', 7n * P32, 9n * P32],
+    ['last safe µs', (2n ** 53n - 1n) * 1000n + 999n, (2n ** 53n - 1n) * 1000n + 1999n],
+    ['past 2^53 µs', 2n ** 63n, 2n ** 64n - 1n],
+    ['end before start', 5000n, 4000n],
+    ['negative start', -5000n, 1000n],
+    ['end past 2^64', 0n, 2n ** 64n + 5000n],
+  ];
+  const eventTimes = [0n, 999n, 1000n, P32 * 1000n - 1n, 2n ** 53n * 1000n - 1n, 2n ** 53n * 1000n, 2n ** 64n - 1n, -1500n];
+  const expected = (start: bigint, end: bigint) => {
+    const ts = start / 1000n;
+    const d = end > start ? (end - start) / 1000n : 0n;
+    return { timestamp: ts > 0n ? ts : 0n, duration: end > start ? (d > 0n ? d : 1n) : 0n, annotations: eventTimes.map((t) => t / 1000n) };
+  };
+
+  it.each(times)('%s: what BigInt division gives, in every encoder', (_title, start, end) => {
+    const span = new Span(newResource(), {}, eventTimes.map((t, k) => ({ timeUnixNano: t, name: `e${k}`, attributes: {}, droppedAttributesCount: 0 })));
+    Object.assign(span, { traceId: '463ac35c9f6413ad', spanId: '48485a3953bb6124', startTimeUnixNano: start, endTimeUnixNano: end });
+    const want = expected(start, end);
+    const text = encodeZipkinV2Span(span);
+    // Numbers as text: past 2^53 JSON.parse would round them.
+    const top = text.slice(0, text.indexOf('"annotations"'));
+    const found = Object.fromEntries([...top.matchAll(/"(timestamp|duration)":(-?\d+)/g)].map((m) => [m[1], BigInt(m[2])]));
+    expect(found).toEqual({ ...(want.timestamp !== 0n ? { timestamp: want.timestamp } : {}), ...(want.duration !== 0n ? { duration: want.duration } : {}) });
+    const annotations = JSON.parse(text.replace(/"timestamp":(-?\d+)/g, '"timestamp":"$1"')).annotations.map((a: { timestamp: string }) => BigInt(a.timestamp));
+    expect(annotations).toEqual(want.annotations);
+    expect(writeZipkinV2Lines([span], 0, 1).toString('utf8')).toBe(text + '\n');
+    const v = new ZipkinView().fill(span);
+    expect([v.timestamp, v.duration, [...v.annotationTimestamps.slice(0, v.annotationCount)]]).toEqual([want.timestamp, want.duration, want.annotations]);
   });
 });
 
