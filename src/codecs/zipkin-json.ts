@@ -339,21 +339,18 @@ function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
  */
 function decodeTags(v: unknown, i: number, f: ZipkinSpanFields): void {
   if (!isObject(v)) throw fail(i, '.tags', `Expected BEGIN_OBJECT but was ${jsonTokenName(v)}`);
-  const keys = Object.keys(v);
-  let groups = 0;
-  if (isSorted(keys) && allStrings(v, keys)) {
+  const order = keyOrder(Object.keys(v));
+  const keys = KEY_ORDER_SORTED[order];
+  f.tagGroups = KEY_ORDER_GROUPS[order];
+  if (keys === KEY_ORDER_SENT[order] && allStrings(v, keys)) {
     // The common shape: the parsed object already is the attributes, in key order (an object built
     // from these keys would enumerate them the same way), and nothing else refers to it.
-    for (let k = 0; k < keys.length; k++) groups |= zipkinTagGroup(keys[k]);
     f.attributes = v as Attributes;
-    f.tagGroups = groups;
     return;
   }
-  sortNearlySorted(keys);
   const attributes: Attributes = {};
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k];
-    groups |= zipkinTagGroup(key);
     const raw = v[key];
     if (typeof raw === 'string') {
       setOwn(attributes, key, raw);
@@ -365,7 +362,40 @@ function decodeTags(v: unknown, i: number, f: ZipkinSpanFields): void {
     setOwn(attributes, key, text);
   }
   f.attributes = attributes;
-  f.tagGroups = groups;
+}
+
+// The tag key orders seen last: the keys as sent, the same keys sorted (the same array when sent
+// sorted), and their zipkinTagGroup bits. Tags from one instrumentation come with the same keys in the
+// same order, and finding them here by identity (JSON.parse interns keys) costs less than sorting them
+// again (decoding outside JSON.parse, bench payload: 1.60 -> 1.43 µs/span).
+const KEY_ORDERS = 8;
+const KEY_ORDER_SENT: string[][] = [];
+const KEY_ORDER_SORTED: string[][] = [];
+const KEY_ORDER_GROUPS: number[] = [];
+let nextKeyOrder = 0;
+
+/** The index of `keys` (in the order sent) among the orders seen last, added when new. */
+function keyOrder(keys: string[]): number {
+  for (let k = 0; k < KEY_ORDER_SENT.length; k++) if (sameKeys(KEY_ORDER_SENT[k], keys)) return k;
+  let sorted = keys;
+  if (!isSorted(keys)) {
+    sorted = keys.slice();
+    sortNearlySorted(sorted);
+  }
+  let groups = 0;
+  for (let k = 0; k < keys.length; k++) groups |= zipkinTagGroup(keys[k]);
+  const order = nextKeyOrder;
+  nextKeyOrder = (order + 1) % KEY_ORDERS;
+  KEY_ORDER_SENT[order] = keys;
+  KEY_ORDER_SORTED[order] = sorted;
+  KEY_ORDER_GROUPS[order] = groups;
+  return order;
+}
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /**

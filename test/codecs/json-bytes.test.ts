@@ -10,7 +10,7 @@ import { JsonBytes, quoteJson } from '../../src/codecs/json-text.js';
 import { decodeZipkinV2Json, encodeZipkinV2Json, encodeZipkinV2JsonBytes, encodeZipkinV2Span, normalizeIp, writeZipkinV2Lines } from '../../src/codecs/zipkin-json.js';
 import { decodeOtlpJsonRequest } from '../../src/codecs/otlp-json.js';
 import { ZipkinView } from '../../src/codecs/zipkin-view.js';
-import { Span, newResource, type Span as SpanType } from '../../src/model/span.js';
+import { Span, StatusCode, newResource, type Span as SpanType } from '../../src/model/span.js';
 
 const fixture = (path: string): Buffer => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 
@@ -208,6 +208,19 @@ describe('Zipkin JSON decoder shortcuts', () => {
     const [span] = decodeZipkinV2Json(`[{"traceId":"1","id":"2","tags":${tags}}]`);
     expect(Object.entries(span.attributes)).toEqual(want);
     expect(Object.getPrototypeOf(span.attributes)).toBe(Object.prototype);
+  });
+
+  it('sorts tags right whatever key orders came before (the decoder remembers the last few orders)', () => {
+    // 12 orders of three keys and their groups (the OTel ones give status), twice: more than it keeps.
+    const orders = [['a', 'b', 'error'], ['b', 'a', 'error'], ['error', 'a', 'b'], ['a', 'error', 'b'], ['b', 'error', 'a'], ['error', 'b', 'a']];
+    const bodies = [...orders, ...orders.map((o) => o.map((k) => (k === 'error' ? 'c' : k)))];
+    const spans = [...bodies, ...bodies].map((keys, n) => `{"traceId":"1","id":"${n + 1}","tags":{${keys.map((k) => `"${k}":"${k}${n}"`).join(',')}}}`);
+    const decoded = decodeZipkinV2Json(`[${spans.join(',')}]`);
+    decoded.forEach((span, n) => {
+      const keys = [...bodies, ...bodies][n].slice().sort();
+      expect(Object.entries(span.attributes)).toEqual(keys.map((k) => [k, `${k}${n}`]));
+      expect(span.status.code).toBe(keys.includes('error') ? StatusCode.Error : StatusCode.Unset);
+    });
   });
 
   it('refuses a null tag value whatever the shape', () => {
