@@ -444,20 +444,20 @@ export function encodeZipkinV2Span(span: Span): string {
   out += ',"id":"' + v.id + '"';
   if (v.kind !== 0) out += ',"kind":"' + ZIPKIN_KIND_NAMES[v.kind] + '"';
   if (v.name !== '') out += ',"name":' + quoteJson(v.name);
-  if (v.timestampMicros !== 0) out += ',"timestamp":' + (v.timestampMicros > 0 ? v.timestampMicros : v.timestamp);
-  if (v.durationMicros !== 0) out += ',"duration":' + (v.durationMicros > 0 ? v.durationMicros : v.duration);
+  if (v.timestamp !== 0n) out += ',"timestamp":' + v.timestamp;
+  if (v.duration !== 0n) out += ',"duration":' + v.duration;
 
   if (v.hasLocalEndpoint) out += ',"localEndpoint":' + endpointJson(v.localServiceName, v.localIpv4, v.localIpv6, v.localPort);
   if (v.hasRemoteEndpoint) out += ',"remoteEndpoint":' + endpointJson(v.remoteServiceName, v.remoteIpv4, v.remoteIpv6, v.remotePort);
 
   const annotations = v.annotationCount;
   if (annotations > 0) {
-    const micros = v.annotationMicros;
+    const timestamps = v.annotationTimestamps;
     const values = v.annotationValues;
     out += ',"annotations":[';
     for (let k = 0; k < annotations; k++) {
       if (k > 0) out += ',';
-      out += '{"timestamp":' + (micros[k] >= 0 ? micros[k] : v.annotationTimestamps[k]) + ',"value":' + quoteJson(values[k]) + '}';
+      out += '{"timestamp":' + timestamps[k] + ',"value":' + quoteJson(values[k]) + '}';
     }
     out += ']';
   }
@@ -555,6 +555,7 @@ const L_SHARED = asciiBytes(',"shared":true');
 /** {@link encodeZipkinV2Span} written into `w`: keep the two in step (test/codecs/json-bytes.test.ts). */
 export function writeZipkinV2Span(w: JsonBytes, span: Span): void {
   const v = VIEW.fill(span);
+  v.fillMicros();
   w.raw(L_TRACE_ID);
   w.text(v.traceId);
   if (v.parentId !== '') {

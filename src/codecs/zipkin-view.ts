@@ -78,8 +78,8 @@ export class ZipkinView {
   kind = 0;
   name = '';
   /**
-   * `timestamp` as a number when below 2^53 (0 when absent), else -1: the JSON encoder writes it without
-   * BigInt division. Likewise `durationMicros` and `annotationMicros`.
+   * Set by {@link fillMicros}, for encoders that write numbers as text: `timestamp` as a number when
+   * below 2^53 (0 when absent), else -1. Likewise `durationMicros` and `annotationMicros`.
    */
   timestampMicros = 0;
   durationMicros = 0;
@@ -115,22 +115,25 @@ export class ZipkinView {
   private span: Span | undefined = undefined;
   private readonly bigAnnotationTimestamps: bigint[] = [];
 
+  // Made when first asked for after a fill.
+  private bigTimestamp: bigint | undefined = undefined;
+  private bigDuration: bigint | undefined = undefined;
+
   /** Epoch µs; 0n when absent. */
   get timestamp(): bigint {
-    return this.timestampMicros >= 0 ? BigInt(this.timestampMicros) : timestampOf(this.span!);
+    return (this.bigTimestamp ??= timestampOf(this.span!));
   }
 
   /** µs; a positive duration under 1µs is 1 (Zipkin's rule; 0 would mean absent). */
   get duration(): bigint {
-    return this.durationMicros >= 0 ? BigInt(this.durationMicros) : durationOf(this.span!);
+    return (this.bigDuration ??= durationOf(this.span!));
   }
 
   /** The annotations' µs (the first `annotationCount`), in an array that the next fill reuses. */
   get annotationTimestamps(): readonly bigint[] {
     const events = this.span!.events;
-    const micros = this.annotationMicros;
     const out = this.bigAnnotationTimestamps;
-    for (let k = 0; k < this.annotationCount; k++) out[k] = micros[k] >= 0 ? BigInt(micros[k]) : events[k].timeUnixNano / 1000n;
+    for (let k = 0; k < this.annotationCount; k++) out[k] = events[k].timeUnixNano / 1000n;
     return out;
   }
 
@@ -158,7 +161,8 @@ export class ZipkinView {
     this.kind = ZIPKIN_KIND_OF[span.kind] ?? 0;
     this.name = span.name;
     this.span = span;
-    this.fillTimes(span.startTimeUnixNano, span.endTimeUnixNano);
+    this.bigTimestamp = undefined;
+    this.bigDuration = undefined;
 
     const attributes = span.attributes;
     for (const key in attributes) this.addAttribute(key, attributes[key]);
@@ -200,15 +204,22 @@ export class ZipkinView {
     const events = span.events;
     for (let k = 0; k < events.length; k++) {
       const e = events[k];
-      this.annotationMicros[k] = microsOf(e.timeUnixNano);
       this.annotationValues[k] = hasKeys(e.attributes) ? quoteJson(e.name) + ':' + attributesJson(e.attributes) : e.name;
     }
     this.annotationCount = events.length;
     return this;
   }
 
-  /** `timestampMicros` and `durationMicros`, as the `timestamp` and `duration` getters say them. */
-  private fillTimes(start: bigint, end: bigint): void {
+  /**
+   * Sets `timestampMicros`, `durationMicros` and `annotationMicros` for the span filled in, with Number
+   * arithmetic on 32-bit halves where the BigInt getters divide.
+   */
+  fillMicros(): void {
+    const span = this.span!;
+    const events = span.events;
+    for (let k = 0; k < this.annotationCount; k++) this.annotationMicros[k] = microsOf(events[k].timeUnixNano);
+    const start = span.startTimeUnixNano;
+    const end = span.endTimeUnixNano;
     if (start >= 0n && end > start && end <= MAX_U64) {
       // The common case, in halves: no BigInt made.
       TIMES[0] = start;
@@ -226,9 +237,9 @@ export class ZipkinView {
       this.durationMicros = duration === 0 ? 1 : duration;
       return;
     }
-    const timestamp = timestampOf(this.span!);
+    const timestamp = this.timestamp;
     this.timestampMicros = timestamp <= MAX_SAFE ? Number(timestamp) : -1;
-    const duration = durationOf(this.span!);
+    const duration = this.duration;
     this.durationMicros = duration <= MAX_SAFE ? Number(duration) : -1;
   }
 
