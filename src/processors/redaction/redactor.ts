@@ -155,8 +155,12 @@ export class Redactor {
     maskedExtra: string[] | undefined,
     allowedExtra: string[] | undefined,
   ): Attributes {
-    // A shared constant map (decoders may use one frozen empty map) must not be written: work on a copy.
-    if (Object.isFrozen(attrs)) attrs = { ...attrs };
+    // A shared constant map (decoders give every annotation's event one frozen empty map) must not be
+    // written: work on a copy. An empty one has nothing to redact and gets no summary.
+    if (Object.isFrozen(attrs)) {
+      if (isEmpty(attrs)) return attrs;
+      attrs = { ...attrs };
+    }
     let removed: string[] | undefined;
     let masked = maskedExtra;
     let allowed = allowedExtra;
@@ -249,6 +253,11 @@ export class Redactor {
     }
     addCount(attrs, countAttribute, keys.length);
   }
+}
+
+function isEmpty(attrs: Attributes): boolean {
+  for (const _ in attrs) return false;
+  return true;
 }
 
 function addCount(attrs: Attributes, key: string, n: number): void {
