@@ -434,6 +434,13 @@ export class ZipkinSpanFields {
   }
 }
 
+/**
+ * Attributes for decoded events that have none (Zipkin annotations): one frozen object shared by all
+ * of them instead of one each, as decoded spans live until their batch is exported. Nothing writes
+ * event attributes in place but the redaction processor, which copies a frozen map first.
+ */
+export const NO_EVENT_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
+
 // nanosOfMicros writes the two 32-bit halves of a 64-bit integer and reads it back as one BigInt.
 const NANOS = new BigUint64Array(1);
 const NANOS_HALVES = new Uint32Array(NANOS.buffer);

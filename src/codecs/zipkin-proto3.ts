@@ -16,6 +16,7 @@
  */
 import { SpanKind, type Endpoint, type Span, type SpanEvent } from '../model/span.js';
 import {
+  NO_EVENT_ATTRIBUTES,
   ZipkinDecodeContext,
   ZipkinDecodeError,
   ZipkinSpanFields,
@@ -23,6 +24,7 @@ import {
   ipFromBytes,
   ipv4ToBytes,
   ipv6ToBytes,
+  nanosOfMicros,
   normalizeParentId,
   normalizeSpanId,
   normalizeTraceId,
@@ -132,10 +134,13 @@ class Proto3Reader {
     return result | (b << 28);
   }
 
-  /** A varint read as a Java long (values from 2^63 are negative). */
-  varint64(): bigint {
+  /**
+   * A varint read as a Java long (values from 2^63 are negative): a number when below 2^49, as most
+   * are, so that the span's times are made with fewer BigInt operations (see ZipkinSpanFields).
+   */
+  varint64(): bigint | number {
     let b = this.byte();
-    if (b < 0x80) return BigInt(b);
+    if (b < 0x80) return b;
     let low = b & 0x7f; // bits 0..48, exact as a double
     let high = 0n; // bits 49..63
     for (let i = 1; i < 10; i++) {
@@ -145,16 +150,18 @@ class Proto3Reader {
       else high |= BigInt(b & 0x7f) << BigInt(7 * i);
       if (b < 0x80) break;
     }
-    return high === 0n ? BigInt(low) : BigInt.asIntN(64, high | BigInt(low));
+    return high === 0n ? low : BigInt.asIntN(64, high | BigInt(low));
   }
 
-  /** A fixed64 read as a Java long. */
-  fixed64(): bigint {
+  /** A fixed64 read as a Java long: a number when it is a safe integer ≥ 0, as times are. */
+  fixed64(): bigint | number {
     this.require(8);
-    const lo = this.buf.readUInt32LE(this.pos);
-    const hi = this.buf.readInt32LE(this.pos + 4);
-    this.pos += 8;
-    if (hi >= 0 && hi < 0x200000) return BigInt(hi * 4294967296 + lo);
+    const buf = this.buf;
+    const p = this.pos;
+    const lo = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+    const hi = buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24);
+    this.pos = p + 8;
+    if (hi >= 0 && hi < 0x200000) return hi * 4294967296 + lo;
     return BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo));
   }
 
@@ -179,6 +186,41 @@ class Proto3Reader {
     const s = hexSlice(this.buf, this.pos, this.pos + length);
     this.pos += length;
     return s;
+  }
+
+  /** Whether the 8 bytes at `p` are zero; the caller has checked that they are in the body. */
+  zeros8(p: number): boolean {
+    const b = this.buf;
+    return (b[p] | b[p + 1] | b[p + 2] | b[p + 3] | b[p + 4] | b[p + 5] | b[p + 6] | b[p + 7]) === 0;
+  }
+
+  /**
+   * The 8 bytes here as 16 lower-hex chars, moving past them; the caller has checked that they are in
+   * the body. One flat string from char codes: measured 39 ns where Buffer#hexSlice took 80.
+   */
+  hex8(): string {
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 8;
+    const b0 = b[p], b1 = b[p + 1], b2 = b[p + 2], b3 = b[p + 3], b4 = b[p + 4], b5 = b[p + 5], b6 = b[p + 6], b7 = b[p + 7];
+    const H = HEX_HIGH;
+    const L = HEX_LOW;
+    return String.fromCharCode(H[b0], L[b0], H[b1], L[b1], H[b2], L[b2], H[b3], L[b3], H[b4], L[b4], H[b5], L[b5], H[b6], L[b6], H[b7], L[b7]);
+  }
+
+  /** The 16 bytes here as 32 lower-hex chars, as {@link hex8}. */
+  hex16(): string {
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 16;
+    const b0 = b[p], b1 = b[p + 1], b2 = b[p + 2], b3 = b[p + 3], b4 = b[p + 4], b5 = b[p + 5], b6 = b[p + 6], b7 = b[p + 7];
+    const b8 = b[p + 8], b9 = b[p + 9], b10 = b[p + 10], b11 = b[p + 11], b12 = b[p + 12], b13 = b[p + 13], b14 = b[p + 14], b15 = b[p + 15];
+    const H = HEX_HIGH;
+    const L = HEX_LOW;
+    return String.fromCharCode(
+      H[b0], L[b0], H[b1], L[b1], H[b2], L[b2], H[b3], L[b3], H[b4], L[b4], H[b5], L[b5], H[b6], L[b6], H[b7], L[b7],
+      H[b8], L[b8], H[b9], L[b9], H[b10], L[b10], H[b11], L[b11], H[b12], L[b12], H[b13], L[b13], H[b14], L[b14], H[b15], L[b15],
+    );
   }
 
   bool(): boolean {
@@ -210,7 +252,44 @@ class Proto3Reader {
   }
 }
 
+/** The char codes of the high and low hex digit of each byte. */
+const HEX_HIGH = new Uint8Array(256);
+const HEX_LOW = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HIGH[b] = '0123456789abcdef'.charCodeAt(b >> 4);
+  HEX_LOW[b] = '0123456789abcdef'.charCodeAt(b & 15);
+}
+
 const POW2_7: readonly number[] = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 42];
+
+// Ids of 8 or 16 bytes, as tracers send them, are normalized here from the bytes, with the answers
+// normalizeTraceId, normalizeSpanId and normalizeParentId give for their hex (which is lower-hex, so
+// only the zeros matter): a 128-bit trace id whose high half is zero becomes 64-bit, a zero trace or
+// span id is refused and a zero parent id is none. Other lengths take the general path.
+
+function traceIdOfBytes(r: Proto3Reader, n: number): string {
+  r.require(n);
+  if (n === 16) {
+    if (!r.zeros8(r.pos)) return r.hex16();
+    r.pos += 8;
+  }
+  if (r.zeros8(r.pos)) throw new ZipkinDecodeError('traceId is all zeros');
+  return r.hex8();
+}
+
+function spanIdOfBytes(r: Proto3Reader): string {
+  r.require(8);
+  if (r.zeros8(r.pos)) throw new ZipkinDecodeError('id is all zeros');
+  return r.hex8();
+}
+
+/** '' for a zero parent id (a root span). */
+function parentIdOfBytes(r: Proto3Reader): string {
+  r.require(8);
+  if (!r.zeros8(r.pos)) return r.hex8();
+  r.pos += 8;
+  return '';
+}
 
 /** Runs a normalizer on an id read from the wire; a zero-length id is Zipkin's `null`. */
 function normalizeId(normalize: (id: string) => string, hex: string | undefined, field: string): string {
@@ -227,18 +306,21 @@ function readSpan(r: Proto3Reader, end: number, f: ZipkinSpanFields): void {
     switch (key) {
       case TRACE_ID_KEY: {
         const n = r.length();
-        f.traceId = normalizeId(normalizeTraceId, n === 0 ? undefined : r.hex(n), 'traceId');
+        if (n === 8 || n === 16) f.traceId = traceIdOfBytes(r, n);
+        else f.traceId = normalizeId(normalizeTraceId, n === 0 ? undefined : r.hex(n), 'traceId');
         hasTraceId = true;
         break;
       }
       case PARENT_ID_KEY: {
         const n = r.length();
-        f.parentSpanId = n === 0 ? '' : normalizeParentId(r.hex(n));
+        if (n === 8) f.parentSpanId = parentIdOfBytes(r);
+        else f.parentSpanId = n === 0 ? '' : normalizeParentId(r.hex(n));
         break;
       }
       case ID_KEY: {
         const n = r.length();
-        f.spanId = normalizeId(normalizeSpanId, n === 0 ? undefined : r.hex(n), 'id');
+        if (n === 8) f.spanId = spanIdOfBytes(r);
+        else f.spanId = normalizeId(normalizeSpanId, n === 0 ? undefined : r.hex(n), 'id');
         hasId = true;
         break;
       }
@@ -260,7 +342,9 @@ function readSpan(r: Proto3Reader, end: number, f: ZipkinSpanFields): void {
         f.duration = r.varint64();
         break;
       case LOCAL_ENDPOINT_KEY:
+        // readEndpoint makes a new object each time: the span may keep it.
         f.localEndpoint = readEndpoint(r);
+        f.localEndpointIsOwn = true;
         break;
       case REMOTE_ENDPOINT_KEY:
         f.remoteEndpoint = readEndpoint(r);
@@ -337,7 +421,7 @@ function readAnnotation(r: Proto3Reader, events: SpanEvent[]): void {
   const length = r.length();
   if (length === 0) return;
   const end = r.pos + length;
-  let timestamp = 0n;
+  let timestamp: bigint | number = 0;
   let value: string | undefined;
   while (r.pos < end) {
     const key = r.varint32();
@@ -350,8 +434,9 @@ function readAnnotation(r: Proto3Reader, events: SpanEvent[]): void {
       r.skip(key);
     }
   }
-  if (timestamp === 0n || value === undefined) return;
-  events.push({ timeUnixNano: timestamp * 1000n, name: value, attributes: {}, droppedAttributesCount: 0 });
+  if (timestamp === 0 || timestamp === 0n || value === undefined) return;
+  const time = typeof timestamp === 'number' ? nanosOfMicros(timestamp) : timestamp * 1000n;
+  events.push({ timeUnixNano: time, name: value, attributes: NO_EVENT_ATTRIBUTES, droppedAttributesCount: 0 });
 }
 
 /** A map entry; a missing value is "" (Zipkin allows empty tags), a missing key drops the entry. */

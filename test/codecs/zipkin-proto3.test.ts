@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { decodeZipkinV2Json, encodeZipkinV2Json, encodeZipkinV2Span } from '../../src/codecs/zipkin-json.js';
-import { ZipkinDecodeError } from '../../src/codecs/zipkin-normalize.js';
+import { ZipkinDecodeError, normalizeParentId, normalizeSpanId, normalizeTraceId } from '../../src/codecs/zipkin-normalize.js';
 import { decodeZipkinProto3, encodeZipkinProto3 } from '../../src/codecs/zipkin-proto3.js';
 import { Span, SpanKind, StatusCode, newResource } from '../../src/model/span.js';
 import { ipv4Int, ipv6Bytes } from './zipkin-v1-thrift-writer.mjs';
@@ -241,6 +241,16 @@ const rules: Rule[] = [
   { rule: 'timestamp from 2^63 (negative as a Java long) is absent', span: { timestamp: '9223372036854775808' }, get: (s) => s.startTimeUnixNano, want: 0n },
   { rule: 'duration from 2^63 is absent', span: { duration: '18446744073709551615' }, get: (s) => s.endTimeUnixNano, want: 0n },
   { rule: 'timestamp above 2^53 keeps every digit', span: { timestamp: '9007199254740993' }, get: (s) => s.startTimeUnixNano, want: 9007199254740993000n },
+  // Times below 2^53 µs are read as numbers, larger ones as BigInts: both sides of each boundary.
+  { rule: 'timestamp 2^53 - 1 and 2^53', span: { timestamp: '9007199254740991', annotations: [{ timestamp: '9007199254740992', value: 'a' }] }, get: (s) => [s.startTimeUnixNano, s.events[0].timeUnixNano], want: [9007199254740991000n, 9007199254740992000n] },
+  { rule: 'timestamp 2^32 - 1 and 2^32', span: { timestamp: '4294967295', annotations: [{ timestamp: '4294967296', value: 'a' }] }, get: (s) => [s.startTimeUnixNano, s.events[0].timeUnixNano], want: [4294967295000n, 4294967296000n] },
+  { rule: 'duration 2^49 - 1 (7 varint bytes)', span: { duration: '562949953421311' }, get: (s) => s.endTimeUnixNano, want: 562949953421311000n },
+  { rule: 'duration 2^49 (8 varint bytes)', span: { duration: '562949953421312' }, get: (s) => s.endTimeUnixNano, want: 562949953421312000n },
+  { rule: 'duration 2^53 + 1', span: { duration: '9007199254740993' }, get: (s) => s.endTimeUnixNano, want: 9007199254740993000n },
+  { rule: 'safe timestamp and duration whose end is past 2^53 µs', span: { timestamp: '9007199254740990', duration: '4294967297' }, get: (s) => [s.startTimeUnixNano, s.endTimeUnixNano], want: [9007199254740990000n, 9007203549708287000n] },
+  { rule: 'annotation from 2^63 (negative as a Java long) is dropped', span: { annotations: [{ timestamp: '9223372036854775808', value: 'a' }, { timestamp: '1', value: 'b' }] }, get: annotations, want: [[1000n, 'b']] },
+  { rule: 'annotations have no attributes', span: { annotations: [{ timestamp: '1', value: 'a' }, { timestamp: '2', value: 'b' }] }, get: (s) => s.events.map((e) => [e.attributes, e.droppedAttributesCount]), want: [[{}, 0], [{}, 0]] },
+  { rule: 'local endpoint address without service name', span: { localEndpoint: { ipv4: hex('0a000001'), port: 80 } }, get: (s) => [s.resource.attributes, s.localEndpoint], want: [{}, ep('', '10.0.0.1', '', 80)] },
   { rule: 'local service name becomes service.name, lower-cased', span: { localEndpoint: { serviceName: 'FrontEnd' } }, get: (s) => [s.resource.attributes, s.localEndpoint], want: [{ 'service.name': 'frontend' }, undefined] },
   { rule: 'IPv4 of 4 bytes', span: { localEndpoint: { ipv4: hex('ac11000d'), port: 8080 } }, get: local, want: ep('', '172.17.0.13', '', 8080) },
   { rule: 'IPv6 of 16 bytes, canonical text', span: { remoteEndpoint: { ipv6: hex('20010db8000000000000000000000001') } }, get: remote, want: ep('', '', '2001:db8::1', 0) },
@@ -381,7 +391,56 @@ const errors: [string, Buffer, string][] = [
   // Standard protobuf writes a negative int32 as a 10-byte varint, which Zipkin's reader refuses too.
   ['a negative port written as standard protobuf does', pb([{ ...BASE, remoteEndpoint: { port: -1 } }]), 'Greater than 32-bit varint at position 29 reading List<Span> from proto3'],
   ['a truncated IPv4', rawSpan('4a02' + '1204'), 'Truncated: length 4 > bytes available 0 reading List<Span> from proto3'],
+  ['a truncated 16-byte trace id', rawSpan('0a10' + '01'.repeat(15), false), 'Truncated: length 16 > bytes available 15 reading List<Span> from proto3'],
+  ['a truncated 8-byte span id', rawSpan('0a0101' + '1a08' + '01'.repeat(7), false), 'Truncated: length 8 > bytes available 7 reading List<Span> from proto3'],
+  ['a truncated 8-byte parent id', rawSpan('1208' + '00'.repeat(7)), 'Truncated: length 8 > bytes available 7 reading List<Span> from proto3'],
+  ['an all-zero 16-byte trace id', rawSpan('0a10' + '00'.repeat(16), false), 'traceId is all zeros reading List<Span> from proto3'],
 ];
+
+// Ids of 8 and 16 bytes are normalized from the bytes; the answers must be those of the normalizers for
+// their hex, which every other length gets.
+describe('decodeZipkinProto3: ids from bytes agree with the id normalizers', () => {
+  const answer = (normalize: (id: string) => string, bytes: Buffer) => {
+    try {
+      return normalize(bytes.toString('hex'));
+    } catch (e) {
+      return `${(e as Error).message} reading List<Span> from proto3`;
+    }
+  };
+  const decoded = (body: Buffer, get: (s: Span) => string) => {
+    try {
+      return get(decodeZipkinProto3(body)[0]);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  // Random bytes, each half zero or not, so that every zero rule is met often.
+  let seed = 7;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+  const idBytes = (n: number) => {
+    const b = Buffer.alloc(n);
+    for (let half = 0; half < n; half += 8) {
+      const kind = random() % 4; // 0: zeros, 1: one non-zero byte, else random
+      if (kind === 1) b[half + (random() % 8)] = 1 + (random() % 255);
+      else if (kind > 1) for (let k = half; k < half + 8; k++) b[k] = random();
+    }
+    return b;
+  };
+  const cases = Array.from({ length: 400 }, (_, k) => idBytes(k % 3 === 0 ? 16 : 8));
+  cases.push(hex('00000000000000000000000000000001'), hex('00000000000000010000000000000000'), hex('0000000000000001'), hex('ffffffffffffffffffffffffffffffff'), hex('0123456789abcdef'));
+
+  it('trace ids', () => {
+    for (const b of cases) expect([b.toString('hex'), decoded(rawSpan('0a' + b.length.toString(16).padStart(2, '0') + b.toString('hex') + '1a080000000000000001', false), (s) => s.traceId)]).toEqual([b.toString('hex'), answer(normalizeTraceId, b)]);
+  });
+
+  it('span ids and parent ids', () => {
+    for (const b of cases.filter((c) => c.length === 8)) {
+      expect([b.toString('hex'), decoded(rawSpan('0a0101' + '1a08' + b.toString('hex'), false), (s) => s.spanId)]).toEqual([b.toString('hex'), answer(normalizeSpanId, b)]);
+      // The parent differs from the span id 48485a3953bb6124 unless it is that id.
+      expect([b.toString('hex'), decoded(rawSpan('1208' + b.toString('hex')), (s) => s.parentSpanId)]).toEqual([b.toString('hex'), answer(normalizeParentId, b)]);
+    }
+  });
+});
 
 describe('decodeZipkinProto3: errors', () => {
   it.each(errors)('%s', (_problem, body, message) => {
