@@ -111,14 +111,15 @@ const otlpProto = encodeOtlpProtoRequest(otlpShaped);
 
 async function loadCodecs(dir) {
   const load = (path) => import(pathToFileURL(resolve(dir, path)).href);
-  const [json, proto3, v1, thrift, otlp] = await Promise.all([
+  const [json, proto3, v1, thrift, otlp, otlpJson] = await Promise.all([
     load('codecs/zipkin-json.js'),
     load('codecs/zipkin-proto3.js'),
     load('codecs/zipkin-v1-json.js'),
     load('codecs/zipkin-thrift.js'),
     load('codecs/otlp-proto.js'),
+    load('codecs/otlp-json.js'),
   ]);
-  return { ...json, ...proto3, ...v1, ...thrift, ...otlp };
+  return { ...json, ...proto3, ...v1, ...thrift, ...otlp, ...otlpJson };
 }
 
 /** Spans per chunk of the file exporter (src/exporters/file). */
@@ -142,6 +143,13 @@ function fileLines(c, spans) {
     for (let i = from; i < to; i++) text += c.encodeZipkinV2Span(spans[i]) + '\n';
     n += Buffer.from(text, 'utf8').length;
   }
+  return n;
+}
+
+/** What the file exporter does with a batch in `otlp_json` format: one request line, as bytes in chunks. */
+function otlpJsonLine(c, spans) {
+  let n = 0;
+  for (const chunk of c.encodeOtlpJsonChunks(spans, CHUNK_SPANS)) n += chunk.length;
   return n;
 }
 
@@ -171,6 +179,8 @@ const CASES = [
   ['zipkin v2 JSON', 'list to bytes', null, (c) => listBytes(c, model) && model.length],
   ['file zipkin_json', 'lines to bytes', null, (c) => fileLines(c, model) && model.length],
   ['file zipkin_json', 'lines (OTLP-shaped)', null, (c) => fileLines(c, otlpShaped) && otlpShaped.length],
+  ['file otlp_json', 'request line (Zipkin-decoded)', null, (c) => otlpJsonLine(c, model) && model.length],
+  ['file otlp_json', 'request line (OTLP-shaped)', null, (c) => otlpJsonLine(c, otlpShaped) && otlpShaped.length],
   ['zipkin proto3', 'decode', proto3, (c) => c.decodeZipkinProto3(proto3).length],
   ['zipkin proto3', 'decode (held)', proto3, (c) => hold(c, c.decodeZipkinProto3(proto3))],
   ['zipkin proto3', 'encode', null, (c) => c.encodeZipkinProto3(model).length && model.length],

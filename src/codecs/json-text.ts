@@ -49,14 +49,17 @@ const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) => 0x30 + (k % 2 ===
  * `Buffer.from(<the same JSON as a string>, 'utf8')`.
  *
  * Not re-entrant: one encoder fills it synchronously and then {@link take}s the bytes, which from then
- * on belong to the caller (they may wait for an asynchronous write); the writer goes on in a new buffer
- * sized like the last output, so a stream of similar chunks costs one allocation each and no copy. The
- * caller bounds what is written between two takes (e.g. by encoding a batch in chunks).
+ * on belong to the caller (they may wait for an asynchronous write); the writer goes on after them
+ * while its buffer has room, else in a new buffer sized like the last output, so a stream of similar
+ * chunks costs at most one allocation each and no copy. The caller bounds what is written between two
+ * takes (e.g. by encoding a batch in chunks).
  */
 const EMPTY = Buffer.alloc(0);
 
 export class JsonBytes {
   private buf: Buffer;
+  /** Where the bytes not yet taken start: the buffer before it belongs to callers of {@link take}. */
+  private start = 0;
   private pos = 0;
 
   constructor(private readonly initialBytes = 64 * 1024) {
@@ -64,41 +67,52 @@ export class JsonBytes {
   }
 
   get length(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 
   /**
-   * The bytes written since the last take, exactly sized; the writer starts again empty, in a new
-   * buffer sized for as much again (so the bytes taken are never overwritten, and never copied).
+   * The bytes written since the last take, exactly sized. The writer goes on after them in the same
+   * buffer while it has room for as much again, else in a new buffer sized for that (so the bytes taken
+   * are never overwritten, and never copied, and a writer sized for a whole batch allocates once).
    */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, this.pos + (this.pos >> 3)));
-    this.pos = 0;
+    const out = this.buf.subarray(this.start, this.pos);
+    const piece = this.pos - this.start;
+    const wanted = piece + (piece >> 3);
+    if (this.buf.length - this.pos >= wanted) {
+      this.start = this.pos;
+    } else {
+      this.buf = Buffer.allocUnsafe(Math.max(this.initialBytes, wanted));
+      this.start = this.pos = 0;
+    }
     return out;
   }
 
   /**
    * The bytes written since the last take, exactly sized, for a writer that is done: it keeps no buffer
-   * (where {@link take} allocates the next one at once); writing again starts a new one.
+   * (where {@link take} may allocate the next one at once); writing again starts a new one.
    */
   finish(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
+    const out = this.buf.subarray(this.start, this.pos);
     this.buf = EMPTY;
-    this.pos = 0;
+    this.start = this.pos = 0;
     return out;
   }
 
-  /** Forgets what was written (after an encoder failed half-way). */
+  /** Forgets what was written since the last take (after an encoder failed half-way). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.start;
   }
 
   private room(n: number): void {
     if (this.pos + n > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-      this.buf.copy(next, 0, 0, this.pos);
+      // The bytes not yet taken move to a new buffer; those taken stay where they are.
+      const pending = this.pos - this.start;
+      const next = Buffer.allocUnsafe(Math.max(this.initialBytes, 2 * (pending + n)));
+      this.buf.copy(next, 0, this.start, this.pos);
       this.buf = next;
+      this.start = 0;
+      this.pos = pending;
     }
   }
 

@@ -33,7 +33,7 @@ import {
 } from '../model/span.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { groupByResourceAndScope } from './otlp-grouping.js';
-import { JsonBytes, JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
+import { JsonBytes, JsonNumberText, NEEDS_NUMBER_TEXT, NESTED_TOO_DEEPLY, asciiBytes, parseJsonInteger, parseJsonKeepingNumberText, quoteJson, setOwn, toBase64 } from './json-text.js';
 
 // ---- encoding
 
@@ -58,7 +58,8 @@ export function encodeOtlpJsonRequest(spans: readonly Span[]): string {
  * several requests can be in progress at once.
  */
 export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number): Generator<Buffer> {
-  const w = new JsonBytes(Math.min(1 << 20, 1024 + spans.length * 1024));
+  // Sized for the whole request (~1.2 KB a span from Zipkin), so that its chunks share one buffer.
+  const w = new JsonBytes(Math.min(8 << 20, 1024 + spans.length * 1280));
   if (spans.length === 0) {
     w.text('{}');
     yield w.finish();
@@ -66,18 +67,18 @@ export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number
   }
   let written = 0;
   let firstResource = true;
-  w.text('{"resourceSpans":[');
+  w.raw(L_RESOURCESPANS);
   for (const [resource, scopes] of groupByResourceAndScope(spans)) {
     w.text(firstResource ? '{"resource":' : ',{"resource":');
     firstResource = false;
     writeResource(w, resource);
-    w.text(',"scopeSpans":[');
+    w.raw(L_SCOPESPANS);
     let firstScope = true;
     for (const [scope, group] of scopes) {
       w.text(firstScope ? '{"scope":' : ',{"scope":');
       firstScope = false;
       writeScope(w, scope);
-      w.text(',"spans":[');
+      w.raw(L_SPANS);
       for (let k = 0; k < group.length; k++) {
         if (k > 0) w.byte(0x2c);
         writeSpan(w, group[k]);
@@ -93,13 +94,54 @@ export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number
 
 const ZERO_HIGH_HALF = '0000000000000000';
 
+// The literals of the encoder, pre-encoded: copying bytes costs about half of reading a string's chars.
+const L_ARRAYVALUE = asciiBytes('{"arrayValue":{}}');
+const L_ARRAYVALUE_VALUES = asciiBytes('{"arrayValue":{"values":[');
+const L_ATTRIBUTES = asciiBytes('"attributes":');
+const L_BOOL_FALSE = asciiBytes('{"boolValue":false}');
+const L_BOOL_TRUE = asciiBytes('{"boolValue":true}');
+const L_BYTESVALUE = asciiBytes('{"bytesValue":"');
+const L_CODE = asciiBytes('"code":');
+const L_COMMA_KEY = asciiBytes(',{"key":');
+const L_DOUBLEVALUE = asciiBytes('{"doubleValue":');
+const L_DROPPEDATTRIBUTESCOUNT = asciiBytes('"droppedAttributesCount":');
+const L_DROPPEDEVENTSCOUNT = asciiBytes('"droppedEventsCount":');
+const L_DROPPEDLINKSCOUNT = asciiBytes('"droppedLinksCount":');
+const L_ENDTIMEUNIXNANO = asciiBytes('"endTimeUnixNano":');
+const L_EVENTS = asciiBytes('"events":[');
+const L_FLAGS = asciiBytes('"flags":');
+const L_INTVALUE = asciiBytes('{"intValue":');
+const L_KEY = asciiBytes('{"key":');
+const L_KIND = asciiBytes('"kind":');
+const L_KVLISTVALUE = asciiBytes('{"kvlistValue":{}}');
+const L_KVLISTVALUE_VALUES = asciiBytes('{"kvlistValue":{"values":');
+const L_LINKS = asciiBytes('"links":[');
+const L_MESSAGE = asciiBytes('"message":');
+const L_NAME = asciiBytes('"name":');
+const L_PARENTSPANID = asciiBytes('"parentSpanId":');
+const L_RESOURCESPANS = asciiBytes('{"resourceSpans":[');
+const L_SCOPESPANS = asciiBytes(',"scopeSpans":[');
+const L_SPANID = asciiBytes('"spanId":');
+const L_SPANS = asciiBytes(',"spans":[');
+const L_STARTTIMEUNIXNANO = asciiBytes('"startTimeUnixNano":');
+const L_STATUS = asciiBytes('"status":{');
+const L_STRINGVALUE = asciiBytes('{"stringValue":');
+const L_TIMEUNIXNANO = asciiBytes('"timeUnixNano":');
+const L_TRACEID = asciiBytes('"traceId":');
+const L_TRACESTATE = asciiBytes('"traceState":');
+const L_VALUE = asciiBytes(',"value":');
+const L_VERSION = asciiBytes('"version":');
+const L_END_ARRAY_VALUE = asciiBytes(']}}');
+const L_VALUE_STRING = asciiBytes(',"value":{"stringValue":');
+const L_END_VALUE_STRING = asciiBytes('}}');
+
 /**
  * Writes the key of the next field of an object (`"name":`, given with its quotes and colon), after a
  * comma unless it is the first field. Returns true: the object now has a field.
  */
-function key(w: JsonBytes, more: boolean, quotedKeyColon: string): true {
+function key(w: JsonBytes, more: boolean, quotedKeyColon: Uint8Array): true {
   if (more) w.byte(0x2c);
-  w.text(quotedKeyColon);
+  w.raw(quotedKeyColon);
   return true;
 }
 
@@ -122,11 +164,11 @@ function writeResource(w: JsonBytes, r: Resource): void {
   w.byte(0x7b);
   let more = false;
   if (hasKeys(r.attributes)) {
-    more = key(w, more, '"attributes":');
+    more = key(w, more, L_ATTRIBUTES);
     writeKeyValues(w, r.attributes, undefined);
   }
   if (r.droppedAttributesCount !== 0) {
-    key(w, more, '"droppedAttributesCount":');
+    key(w, more, L_DROPPEDATTRIBUTESCOUNT);
     w.uint(r.droppedAttributesCount);
   }
   w.byte(0x7d);
@@ -136,19 +178,19 @@ function writeScope(w: JsonBytes, sc: InstrumentationScope): void {
   w.byte(0x7b);
   let more = false;
   if (sc.name !== '') {
-    more = key(w, more, '"name":');
+    more = key(w, more, L_NAME);
     w.string(sc.name);
   }
   if (sc.version !== '') {
-    more = key(w, more, '"version":');
+    more = key(w, more, L_VERSION);
     w.string(sc.version);
   }
   if (hasKeys(sc.attributes)) {
-    more = key(w, more, '"attributes":');
+    more = key(w, more, L_ATTRIBUTES);
     writeKeyValues(w, sc.attributes, undefined);
   }
   if (sc.droppedAttributesCount !== 0) {
-    key(w, more, '"droppedAttributesCount":');
+    key(w, more, L_DROPPEDATTRIBUTESCOUNT);
     w.uint(sc.droppedAttributesCount);
   }
   w.byte(0x7d);
@@ -158,54 +200,54 @@ function writeSpan(w: JsonBytes, s: Span): void {
   w.byte(0x7b);
   let more = false;
   if (s.traceId !== '') {
-    more = key(w, more, '"traceId":');
+    more = key(w, more, L_TRACEID);
     hexId(w, s.traceId, true);
   }
   if (s.spanId !== '') {
-    more = key(w, more, '"spanId":');
+    more = key(w, more, L_SPANID);
     hexId(w, s.spanId, false);
   }
   if (s.traceState !== '') {
-    more = key(w, more, '"traceState":');
+    more = key(w, more, L_TRACESTATE);
     w.string(s.traceState);
   }
   if (s.parentSpanId !== '') {
-    more = key(w, more, '"parentSpanId":');
+    more = key(w, more, L_PARENTSPANID);
     hexId(w, s.parentSpanId, false);
   }
   if (s.flags !== 0) {
-    more = key(w, more, '"flags":');
+    more = key(w, more, L_FLAGS);
     w.uint(s.flags);
   }
   if (s.name !== '') {
-    more = key(w, more, '"name":');
+    more = key(w, more, L_NAME);
     w.string(s.name);
   }
   if (s.kind !== 0) {
-    more = key(w, more, '"kind":');
+    more = key(w, more, L_KIND);
     w.uint(s.kind);
   }
   if (s.startTimeUnixNano !== 0n) {
-    more = key(w, more, '"startTimeUnixNano":');
+    more = key(w, more, L_STARTTIMEUNIXNANO);
     int64(w, s.startTimeUnixNano);
   }
   const end = otlpEndTime(s);
   if (end !== 0n) {
-    more = key(w, more, '"endTimeUnixNano":');
+    more = key(w, more, L_ENDTIMEUNIXNANO);
     int64(w, end);
   }
   const zipkin = zipkinFieldsToAttributes(s);
   if (hasKeys(s.attributes) || zipkin !== undefined) {
-    more = key(w, more, '"attributes":');
+    more = key(w, more, L_ATTRIBUTES);
     writeKeyValues(w, s.attributes, zipkin);
   }
   if (s.droppedAttributesCount !== 0) {
-    more = key(w, more, '"droppedAttributesCount":');
+    more = key(w, more, L_DROPPEDATTRIBUTESCOUNT);
     w.uint(s.droppedAttributesCount);
   }
   const events = s.events;
   if (events.length > 0) {
-    more = key(w, more, '"events":[');
+    more = key(w, more, L_EVENTS);
     for (let k = 0; k < events.length; k++) {
       if (k > 0) w.byte(0x2c);
       writeEvent(w, events[k]);
@@ -213,12 +255,12 @@ function writeSpan(w: JsonBytes, s: Span): void {
     w.byte(0x5d);
   }
   if (s.droppedEventsCount !== 0) {
-    more = key(w, more, '"droppedEventsCount":');
+    more = key(w, more, L_DROPPEDEVENTSCOUNT);
     w.uint(s.droppedEventsCount);
   }
   const links = s.links;
   if (links.length > 0) {
-    more = key(w, more, '"links":[');
+    more = key(w, more, L_LINKS);
     for (let k = 0; k < links.length; k++) {
       if (k > 0) w.byte(0x2c);
       writeLink(w, links[k]);
@@ -226,18 +268,18 @@ function writeSpan(w: JsonBytes, s: Span): void {
     w.byte(0x5d);
   }
   if (s.droppedLinksCount !== 0) {
-    more = key(w, more, '"droppedLinksCount":');
+    more = key(w, more, L_DROPPEDLINKSCOUNT);
     w.uint(s.droppedLinksCount);
   }
   const status = s.status;
   if (status.code !== 0 || status.message !== '') {
-    key(w, more, '"status":{');
+    key(w, more, L_STATUS);
     if (status.message !== '') {
-      w.text('"message":');
+      w.raw(L_MESSAGE);
       w.string(status.message);
     }
     if (status.code !== 0) {
-      key(w, status.message !== '', '"code":');
+      key(w, status.message !== '', L_CODE);
       w.uint(status.code);
     }
     w.byte(0x7d);
@@ -249,19 +291,19 @@ function writeEvent(w: JsonBytes, e: SpanEvent): void {
   w.byte(0x7b);
   let more = false;
   if (e.timeUnixNano !== 0n) {
-    more = key(w, more, '"timeUnixNano":');
+    more = key(w, more, L_TIMEUNIXNANO);
     int64(w, e.timeUnixNano);
   }
   if (e.name !== '') {
-    more = key(w, more, '"name":');
+    more = key(w, more, L_NAME);
     w.string(e.name);
   }
   if (hasKeys(e.attributes)) {
-    more = key(w, more, '"attributes":');
+    more = key(w, more, L_ATTRIBUTES);
     writeKeyValues(w, e.attributes, undefined);
   }
   if (e.droppedAttributesCount !== 0) {
-    key(w, more, '"droppedAttributesCount":');
+    key(w, more, L_DROPPEDATTRIBUTESCOUNT);
     w.uint(e.droppedAttributesCount);
   }
   w.byte(0x7d);
@@ -271,27 +313,27 @@ function writeLink(w: JsonBytes, l: SpanLink): void {
   w.byte(0x7b);
   let more = false;
   if (l.traceId !== '') {
-    more = key(w, more, '"traceId":');
+    more = key(w, more, L_TRACEID);
     hexId(w, l.traceId, true);
   }
   if (l.spanId !== '') {
-    more = key(w, more, '"spanId":');
+    more = key(w, more, L_SPANID);
     hexId(w, l.spanId, false);
   }
   if (l.traceState !== '') {
-    more = key(w, more, '"traceState":');
+    more = key(w, more, L_TRACESTATE);
     w.string(l.traceState);
   }
   if (hasKeys(l.attributes)) {
-    more = key(w, more, '"attributes":');
+    more = key(w, more, L_ATTRIBUTES);
     writeKeyValues(w, l.attributes, undefined);
   }
   if (l.droppedAttributesCount !== 0) {
-    more = key(w, more, '"droppedAttributesCount":');
+    more = key(w, more, L_DROPPEDATTRIBUTESCOUNT);
     w.uint(l.droppedAttributesCount);
   }
   if (l.flags !== 0) {
-    key(w, more, '"flags":');
+    key(w, more, L_FLAGS);
     w.uint(l.flags);
   }
   w.byte(0x7d);
@@ -316,9 +358,16 @@ function writeKeyValues(w: JsonBytes, a: Attributes | KeyValueList, extra: Attri
 }
 
 function writeKeyValue(w: JsonBytes, more: boolean, k: string, v: AnyValue): true {
-  w.text(more ? ',{"key":' : '{"key":');
+  w.raw(more ? L_COMMA_KEY : L_KEY);
   w.string(k);
-  w.text(',"value":');
+  if (typeof v === 'string') {
+    // Most values: one literal before the string and one after.
+    w.raw(L_VALUE_STRING);
+    w.string(v);
+    w.raw(L_END_VALUE_STRING);
+    return true;
+  }
+  w.raw(L_VALUE);
   writeAnyValue(w, v);
   w.byte(0x7d);
   return true;
@@ -328,20 +377,20 @@ function writeKeyValue(w: JsonBytes, more: boolean, k: string, v: AnyValue): tru
 function writeAnyValue(w: JsonBytes, v: AnyValue): void {
   switch (typeof v) {
     case 'string':
-      w.text('{"stringValue":');
+      w.raw(L_STRINGVALUE);
       w.string(v);
       w.byte(0x7d);
       return;
     case 'boolean':
-      w.text(v ? '{"boolValue":true}' : '{"boolValue":false}');
+      w.raw(v ? L_BOOL_TRUE : L_BOOL_FALSE);
       return;
     case 'bigint':
-      w.text('{"intValue":');
+      w.raw(L_INTVALUE);
       int64(w, v);
       w.byte(0x7d);
       return;
     case 'number':
-      w.text('{"doubleValue":');
+      w.raw(L_DOUBLEVALUE);
       writeDouble(w, v);
       w.byte(0x7d);
       return;
@@ -349,24 +398,24 @@ function writeAnyValue(w: JsonBytes, v: AnyValue): void {
   if (v === null) {
     w.text('{}');
   } else if (v instanceof Uint8Array) {
-    w.text('{"bytesValue":"');
+    w.raw(L_BYTESVALUE);
     w.text(toBase64(v));
     w.text('"}');
   } else if (Array.isArray(v)) {
     if (v.length === 0) {
-      w.text('{"arrayValue":{}}');
+      w.raw(L_ARRAYVALUE);
       return;
     }
-    w.text('{"arrayValue":{"values":[');
+    w.raw(L_ARRAYVALUE_VALUES);
     for (let k = 0; k < v.length; k++) {
       if (k > 0) w.byte(0x2c);
       writeAnyValue(w, v[k]);
     }
-    w.text(']}}');
+    w.raw(L_END_ARRAY_VALUE);
   } else if (!hasKeys(v)) {
-    w.text('{"kvlistValue":{}}');
+    w.raw(L_KVLISTVALUE);
   } else {
-    w.text('{"kvlistValue":{"values":');
+    w.raw(L_KVLISTVALUE_VALUES);
     writeKeyValues(w, v, undefined);
     w.text('}}');
   }

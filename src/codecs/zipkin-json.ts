@@ -524,7 +524,8 @@ export function encodeZipkinV2JsonBytes(spans: readonly Span[]): Buffer {
   return w.take();
 }
 
-const LINES = new JsonBytes();
+// Room for several of the file exporter's chunks (~340 KB each), which are taken one after the other.
+const LINES = new JsonBytes(2 * 1024 * 1024);
 
 // The constant parts of a span as bytes: JsonBytes copies them for a fraction of what reading a
 // string's chars costs.

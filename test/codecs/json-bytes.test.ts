@@ -74,6 +74,28 @@ describe('JsonBytes', () => {
     // The first take is not overwritten by later writes.
     expect(first.toString()).toBe(`{"a":"${'x'.repeat(20)}",12345678901234567890}`);
   });
+
+  it('takes pieces from one buffer while it has room, and never overwrites or loses what was taken', () => {
+    // Larger than Node's pool of small buffers, so that each buffer has its own ArrayBuffer.
+    const w = new JsonBytes(8192);
+    const pieces = ['[1,2]', '"abc"', 'x'.repeat(3000), '{"k":"v"}', 'y'.repeat(9000), 'z'];
+    const taken = pieces.map((p) => {
+      w.text(p);
+      expect(w.length).toBe(p.length);
+      return w.take();
+    });
+    expect(taken.map((b) => b.toString())).toEqual(pieces);
+    // The first pieces follow one another in the first buffer; the large one needed another.
+    expect(taken[1].buffer).toBe(taken[0].buffer);
+    expect(taken[2].buffer).toBe(taken[0].buffer);
+    expect(taken[4].buffer).not.toBe(taken[0].buffer);
+    // A failed piece is forgotten without touching the pieces taken before it.
+    w.text('partial');
+    w.reset();
+    w.text('ok');
+    expect(w.finish().toString()).toBe('ok');
+    expect(taken.map((b) => b.toString())).toEqual(pieces);
+  });
 });
 
 /** Spans with every tricky string in every field that the encoder quotes or writes raw. */
