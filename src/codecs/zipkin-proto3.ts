@@ -179,6 +179,31 @@ class Proto3Reader {
     return s;
   }
 
+  /**
+   * `utf8(length)` for text that repeats (tag keys, names, service names, annotation values): a string
+   * seen recently with these bytes is returned again rather than decoded anew. Such a string is already
+   * internalized as a property key or hashed as a Map key, and the call into the UTF-8 decoder costs
+   * more than comparing a few bytes.
+   */
+  recentUtf8(length: number): string {
+    this.require(length);
+    const buf = this.buf;
+    const p = this.pos;
+    this.pos = p + length;
+    const slot = (length * 7 + buf[p] * 31 + buf[p + (length >> 1)] * 17 + buf[p + length - 1] * 131) & (RECENT_STRINGS - 1);
+    const recent = RECENT[slot];
+    if (recent.length === length) {
+      let k = 0;
+      while (k < length && recent.charCodeAt(k) === buf[p + k]) k++;
+      if (k === length) return recent;
+    }
+    const s = utf8Slice(buf, p, p + length);
+    // As many chars as bytes: each char is one byte, ASCII or U+FFFD for a bad byte (which matches no
+    // byte above), so a string matched above is the text of the same bytes.
+    if (s.length === length) RECENT[slot] = s;
+    return s;
+  }
+
   /** An id field as lower-hex, as Zipkin's `readBytesAsHex`. */
   hex(length: number): string {
     if (length > 32) throw new Proto3Problem(`hex field greater than 32 chars long: ${length}`);
@@ -260,6 +285,10 @@ for (let b = 0; b < 256; b++) {
   HEX_LOW[b] = '0123456789abcdef'.charCodeAt(b & 15);
 }
 
+/** Recent strings by a hash of their bytes (see Proto3Reader.recentUtf8); a power of 2. */
+const RECENT_STRINGS = 1024;
+const RECENT: string[] = new Array<string>(RECENT_STRINGS).fill('');
+
 const POW2_7: readonly number[] = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 42];
 
 // Ids of 8 or 16 bytes, as tracers send them, are normalized here from the bytes, with the answers
@@ -332,7 +361,7 @@ function readSpan(r: Proto3Reader, end: number, f: ZipkinSpanFields): void {
       }
       case NAME_KEY: {
         const n = r.length();
-        f.name = n === 0 ? '' : r.utf8(n);
+        f.name = n === 0 ? '' : r.recentUtf8(n);
         break;
       }
       case TIMESTAMP_KEY:
@@ -387,7 +416,7 @@ function readEndpoint(r: Proto3Reader): Endpoint | undefined {
     switch (key) {
       case ENDPOINT_SERVICE_NAME_KEY: {
         const n = r.length();
-        serviceName = n === 0 ? '' : r.utf8(n).toLowerCase();
+        serviceName = n === 0 ? '' : r.recentUtf8(n).toLowerCase();
         break;
       }
       case ENDPOINT_IPV4_KEY:
@@ -429,7 +458,7 @@ function readAnnotation(r: Proto3Reader, events: SpanEvent[]): void {
       timestamp = r.fixed64();
     } else if (key === ANNOTATION_VALUE_KEY) {
       const n = r.length();
-      value = n === 0 ? undefined : r.utf8(n);
+      value = n === 0 ? undefined : r.recentUtf8(n);
     } else {
       r.skip(key);
     }
@@ -438,6 +467,9 @@ function readAnnotation(r: Proto3Reader, events: SpanEvent[]): void {
   const time = typeof timestamp === 'number' ? nanosOfMicros(timestamp) : timestamp * 1000n;
   events.push({ timeUnixNano: time, name: value, attributes: NO_EVENT_ATTRIBUTES, droppedAttributesCount: 0 });
 }
+
+/** Longer tag values (URLs, paths, ids) are seldom repeated. */
+const RECENT_VALUE_BYTES = 16;
 
 /** A map entry; a missing value is "" (Zipkin allows empty tags), a missing key drops the entry. */
 function readTag(r: Proto3Reader, f: ZipkinSpanFields): string | undefined {
@@ -450,10 +482,10 @@ function readTag(r: Proto3Reader, f: ZipkinSpanFields): string | undefined {
     const k = r.varint32();
     if (k === ENTRY_KEY_KEY) {
       const n = r.length();
-      key = n === 0 ? undefined : r.utf8(n);
+      key = n === 0 ? undefined : r.recentUtf8(n);
     } else if (k === ENTRY_VALUE_KEY) {
       const n = r.length();
-      if (n !== 0) value = r.utf8(n);
+      if (n !== 0) value = n <= RECENT_VALUE_BYTES ? r.recentUtf8(n) : r.utf8(n);
     } else {
       r.skip(k);
     }

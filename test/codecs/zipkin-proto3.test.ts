@@ -442,6 +442,44 @@ describe('decodeZipkinProto3: ids from bytes agree with the id normalizers', () 
   });
 });
 
+// Repeated text is returned from a cache of recent strings found by their bytes: the text must be that
+// of the bytes whatever came before, for ASCII, other UTF-8, bad UTF-8 and strings of equal length.
+describe('decodeZipkinProto3: repeated text is the text of its bytes', () => {
+  let seed = 11;
+  const random = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % n;
+  // Few distinct bytes, so that strings repeat and collide; 0xc3 0xa9 is é, 0xff and a lone 0xc3 are bad.
+  const PIECES = [[0x61], [0x62], [0x2e], [0x41], [0xc3, 0xa9], [0xff], [0xc3], [0x80], [0xef, 0xbf, 0xbd]];
+  const text = () => {
+    const bytes: number[] = [];
+    const n = 1 + random(20);
+    for (let k = 0; k < n; k++) bytes.push(...PIECES[random(PIECES.length)]);
+    return Buffer.from(bytes);
+  };
+  const field = (key: number, b: Buffer) => Buffer.concat([Buffer.from([key]), Buffer.from(protobuf.Writer.create().uint32(b.length).finish()), b]);
+  const entry = (k: Buffer, v: Buffer) => field((11 << 3) | 2, Buffer.concat([field((1 << 3) | 2, k), field((2 << 3) | 2, v)]));
+
+  it('names, service names, tag keys and values, annotation values', () => {
+    for (let round = 0; round < 300; round++) {
+      const [name, service, key, value, annotation] = [text(), text(), text(), text(), text()];
+      const span = Buffer.concat([
+        Buffer.from('0a08463ac35c9f6413ad1a0848485a3953bb6124', 'hex'),
+        field((5 << 3) | 2, name),
+        field((8 << 3) | 2, field((1 << 3) | 2, service)),
+        field((10 << 3) | 2, Buffer.concat([Buffer.from('09' + '0100000000000000', 'hex'), field((2 << 3) | 2, annotation)])),
+        entry(key, value),
+      ]);
+      const got = decodeZipkinProto3(field((1 << 3) | 2, span))[0];
+      const utf8 = (b: Buffer) => b.toString('utf8');
+      expect([got.name, got.resource.attributes['service.name'], got.events[0].name, Object.entries(got.attributes)]).toEqual([
+        utf8(name).toLowerCase(),
+        utf8(service).toLowerCase(),
+        utf8(annotation),
+        [[utf8(key), utf8(value)]],
+      ]);
+    }
+  });
+});
+
 describe('decodeZipkinProto3: errors', () => {
   it.each(errors)('%s', (_problem, body, message) => {
     expect(decodeError(body)).toBe(message);
