@@ -58,7 +58,7 @@ import { OtlpDecodeError } from './otlp-json.js';
 import { groupByResourceAndScope } from './otlp-grouping.js';
 import { zipkinFieldsToAttributes } from './zipkin-otlp.js';
 import { setOwn } from './json-text.js';
-import { utf8Slice } from './zipkin-normalize.js';
+import { NO_EVENT_ATTRIBUTES, utf8Slice } from './zipkin-normalize.js';
 
 // ---- wire types
 
@@ -330,13 +330,41 @@ function recurringString(buf: Buffer, start: number, stop: number): string {
   return s;
 }
 
-const HEX_PAIRS: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Char codes of a byte's two lower-hex digits.
+const HEX_HIGH: readonly number[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').charCodeAt(0));
+const HEX_LOW: readonly number[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').charCodeAt(1));
 
+/**
+ * Lower-case hex of the bytes. Ids (8 and 16 bytes) are made by one String.fromCharCode, one flat string
+ * and no temporaries: measured 29 ns for 8 bytes against 64 by concatenating pairs (seven intermediate
+ * strings), and 71-78 ns for 16 against 90-97 by Buffer#toString.
+ */
 function hex(buf: Buffer, start: number, stop: number): string {
-  if (stop - start > 8) return buf.toString('hex', start, stop);
-  let s = '';
-  for (let k = start; k < stop; k++) s += HEX_PAIRS[buf[k]];
-  return s;
+  const n = stop - start;
+  if (n === 8) return hex8(buf, start);
+  if (n === 16) return hex16(buf, start);
+  return buf.toString('hex', start, stop);
+}
+
+function hex8(buf: Buffer, p: number): string {
+  const b0 = buf[p], b1 = buf[p + 1], b2 = buf[p + 2], b3 = buf[p + 3];
+  const b4 = buf[p + 4], b5 = buf[p + 5], b6 = buf[p + 6], b7 = buf[p + 7];
+  const H = HEX_HIGH;
+  const L = HEX_LOW;
+  return String.fromCharCode(H[b0], L[b0], H[b1], L[b1], H[b2], L[b2], H[b3], L[b3], H[b4], L[b4], H[b5], L[b5], H[b6], L[b6], H[b7], L[b7]);
+}
+
+function hex16(buf: Buffer, p: number): string {
+  const b0 = buf[p], b1 = buf[p + 1], b2 = buf[p + 2], b3 = buf[p + 3];
+  const b4 = buf[p + 4], b5 = buf[p + 5], b6 = buf[p + 6], b7 = buf[p + 7];
+  const b8 = buf[p + 8], b9 = buf[p + 9], b10 = buf[p + 10], b11 = buf[p + 11];
+  const b12 = buf[p + 12], b13 = buf[p + 13], b14 = buf[p + 14], b15 = buf[p + 15];
+  const H = HEX_HIGH;
+  const L = HEX_LOW;
+  return String.fromCharCode(
+    H[b0], L[b0], H[b1], L[b1], H[b2], L[b2], H[b3], L[b3], H[b4], L[b4], H[b5], L[b5], H[b6], L[b6], H[b7], L[b7],
+    H[b8], L[b8], H[b9], L[b9], H[b10], L[b10], H[b11], L[b11], H[b12], L[b12], H[b13], L[b13], H[b14], L[b14], H[b15], L[b15],
+  );
 }
 
 /** Re-throws a decode error with its path prefixed by the field it was found in. */
@@ -638,8 +666,13 @@ function decodeStatus(r: Reader, end: number, span: Span): void {
   span.status = code === 0 && message === '' ? UNSET_STATUS : { code: code as StatusCode, message };
 }
 
+/**
+ * An event without attributes (most: log-like events, and every Zipkin annotation sent as OTLP) gets the
+ * shared frozen empty map, as the Zipkin decoders give theirs: one object fewer per event kept alive
+ * until export. A processor replaces it rather than writing into it (ARCHITECTURE.md).
+ */
 function decodeEvent(r: Reader, end: number): SpanEvent {
-  const event: SpanEvent = { timeUnixNano: 0n, name: '', attributes: {}, droppedAttributesCount: 0 };
+  const event: SpanEvent = { timeUnixNano: 0n, name: '', attributes: NO_EVENT_ATTRIBUTES, droppedAttributesCount: 0 };
   let field = 0;
   let index = -1;
   let n = 0;
@@ -657,6 +690,7 @@ function decodeEvent(r: Reader, end: number): SpanEvent {
           break;
         case tag(3, LEN):
           index = n++;
+          if (n === 1) event.attributes = {};
           decodeKeyValue(r, r.length(end), event.attributes);
           break;
         case tag(4, VARINT):

@@ -134,6 +134,27 @@ describe('OTLP proto: every field and value type', () => {
     expect(decodeOtlpProtoRequest(reflectEncode(fixture))).toEqual(spans);
   });
 
+  it('ids of every byte value come out as lower-case hex; events without attributes share one frozen map', () => {
+    const s = new Span(newResource());
+    const bytes = Array.from({ length: 256 }, (_, i) => i);
+    for (let k = 0; k < 256; k += 16) {
+      s.traceId = Buffer.from(bytes.slice(k, k + 16)).toString('hex');
+      s.spanId = Buffer.from(bytes.slice(255 - k - 7, 255 - k + 1)).toString('hex');
+      s.parentSpanId = Buffer.from(bytes.slice(k + 8, k + 16)).toString('hex');
+      s.events = [
+        { timeUnixNano: 1n, name: 'a', attributes: {}, droppedAttributesCount: 0 },
+        { timeUnixNano: 2n, name: 'b', attributes: { k: 'v' }, droppedAttributesCount: 0 },
+        { timeUnixNano: 3n, name: 'c', attributes: {}, droppedAttributesCount: 0 },
+      ];
+      const [back] = decodeOtlpProtoRequest(encodeOtlpProtoRequest([s]));
+      expect([back.traceId, back.spanId, back.parentSpanId]).toEqual([s.traceId, s.spanId, s.parentSpanId]);
+      expect(back.events).toEqual(s.events);
+      expect(Object.isFrozen(back.events[0].attributes)).toBe(true);
+      expect(back.events[2].attributes).toBe(back.events[0].attributes);
+      expect(Object.isFrozen(back.events[1].attributes)).toBe(false);
+    }
+  });
+
   function oneValue(value: AnyValue): Span {
     const s = new Span(newResource());
     s.traceId = '5b8efff798038103d269b633813fc60c';
