@@ -186,6 +186,7 @@ class Proto3Reader {
    * more than comparing a few bytes.
    */
   recentUtf8(length: number): string {
+    if (length > RECENT_MAX_BYTES) return this.utf8(length);
     this.require(length);
     const buf = this.buf;
     const p = this.pos;
@@ -288,6 +289,8 @@ for (let b = 0; b < 256; b++) {
 /** Recent strings by a hash of their bytes (see Proto3Reader.recentUtf8); a power of 2. */
 const RECENT_STRINGS = 1024;
 const RECENT: string[] = new Array<string>(RECENT_STRINGS).fill('');
+/** Longer text is decoded each time: it is kept alive by the cache, and compared byte by byte. */
+const RECENT_MAX_BYTES = 64;
 
 const POW2_7: readonly number[] = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28, 2 ** 35, 2 ** 42];
 
