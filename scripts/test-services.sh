@@ -39,7 +39,10 @@ if [ -z "${SPANLINE_SERVICES_DIR:-}" ] && [ ! -e "$ROOT/.cache/services" ] && [ 
   mkdir -p "$SHARED_CACHE" "$ROOT/.cache"
   ln -s "$SHARED_CACHE" "$ROOT/.cache/services"
 fi
-CACHE=${SPANLINE_SERVICES_DIR:-$ROOT/.cache/services}
+# By its real path: a clone in a private directory (mktemp -d) must not be on the path of what the
+# search servers' user runs or reads.
+mkdir -p "${SPANLINE_SERVICES_DIR:-$ROOT/.cache/services}"
+CACHE=$(cd "${SPANLINE_SERVICES_DIR:-$ROOT/.cache/services}" && pwd -P)
 M2=$CACHE/m2
 ENV_FILE=$CACHE/env
 
