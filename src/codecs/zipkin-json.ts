@@ -29,6 +29,7 @@ import {
   bodyText,
   isSorted,
   nanosOfMicros,
+  NO_EVENT_ATTRIBUTES,
   normalizeIp,
   normalizeParentId,
   normalizeSpanId,
@@ -300,13 +301,6 @@ export function decodeEndpoint(v: unknown, i: number, path: string): Endpoint | 
   return { serviceName, ipv4, ipv6, port };
 }
 
-/**
- * The attributes of every decoded event: annotations have none. One frozen object rather than one each,
- * as decoded spans live until their batch is exported and every object they hold is copied by the GC.
- * Nothing writes event attributes in place but the redaction processor, which copies a frozen map first
- * (and processors that change spans get a deep copy of the batch anyway).
- */
-const NO_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
 
 /** Annotations as events, in the order given (sorted and de-duplicated when the span is built). */
 function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
@@ -328,7 +322,7 @@ function decodeAnnotations(v: unknown, i: number): SpanEvent[] {
       if (value === undefined) throw fail(i, `.annotations[${j}].value`, `Expected a string but was ${jsonTokenName(rawValue)}`);
     }
     if (time === undefined || value === undefined) throw fail(i, `.annotations[${j}]`, 'Incomplete annotation');
-    events[j] = { timeUnixNano: time, name: value, attributes: NO_ATTRIBUTES, droppedAttributesCount: 0 };
+    events[j] = { timeUnixNano: time, name: value, attributes: NO_EVENT_ATTRIBUTES, droppedAttributesCount: 0 };
   }
   return events;
 }

@@ -436,8 +436,9 @@ export class ZipkinSpanFields {
 
 /**
  * Attributes for decoded events that have none (Zipkin annotations): one frozen object shared by all
- * of them instead of one each, as decoded spans live until their batch is exported. Nothing writes
- * event attributes in place but the redaction processor, which copies a frozen map first.
+ * of them instead of one each, as decoded spans live until their batch is exported. Processors replace
+ * it rather than write into it (ARCHITECTURE.md, "The span model"); the redaction processor copies a frozen
+ * map before writing.
  */
 export const NO_EVENT_ATTRIBUTES: Attributes = Object.freeze({}) as Attributes;
 
