@@ -303,33 +303,40 @@ export class SendingQueue implements SpanConsumer {
     }
   }
 
+  /**
+   * One consumer. The work on each item is done by deliver(), whose frame ends with it: variables of
+   * this loop's own frame would outlive their iteration (V8 keeps them while the consumer waits for
+   * the next item), and an idle consumer would keep its last batch alive, for every young-generation GC
+   * to copy again (4 × 2,100 spans, ~9 MB, in `npm run bench`).
+   */
   private async runConsumer(): Promise<void> {
     for (;;) {
       const item = this.take();
-      if (item === undefined) {
-        if (this.stopping) return;
-        await new Promise<void>((resolve) => this.wakeConsumers.push(resolve));
-        continue;
-      }
-      if (this.force.signal.aborted && item.record !== undefined) {
-        // Past the shutdown deadline a batch on disk stays there: reading it back only to skip it
-        // would make shutdown as slow as the whole backlog.
-        this.leaveOnDisk(item);
-        continue;
-      }
-      const batch = item.batch ?? (await this.readBack(item));
-      if (batch === undefined) {
-        this.release(item);
-        continue;
-      }
-      const outcome = await this.send(batch);
-      if (outcome === 'shutdown' && item.record !== undefined) {
-        // The deadline interrupted it: it stays on disk for the next start.
-        this.leaveOnDisk(item);
-        continue;
-      }
-      this.release(item);
+      if (item !== undefined) await this.deliver(item);
+      else if (this.stopping) return;
+      else await new Promise<void>((resolve) => this.wakeConsumers.push(resolve));
     }
+  }
+
+  private async deliver(item: Item): Promise<void> {
+    if (this.force.signal.aborted && item.record !== undefined) {
+      // Past the shutdown deadline a batch on disk stays there: reading it back only to skip it
+      // would make shutdown as slow as the whole backlog.
+      this.leaveOnDisk(item);
+      return;
+    }
+    const batch = item.batch ?? (await this.readBack(item));
+    if (batch === undefined) {
+      this.release(item);
+      return;
+    }
+    const outcome = await this.send(batch);
+    if (outcome === 'shutdown' && item.record !== undefined) {
+      // The deadline interrupted it: it stays on disk for the next start.
+      this.leaveOnDisk(item);
+      return;
+    }
+    this.release(item);
   }
 
   /** Forgets an item in memory without acknowledging its record, which is delivered after the next start. */
