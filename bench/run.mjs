@@ -400,6 +400,8 @@ async function runScenario(sc, opts, rate, pin) {
       const pm = probe.measured;
       const gcs = Object.entries(pm.gc).map(([k, g]) => `${k} ${g.count}× ${Math.round(g.totalMs)} ms (max ${g.maxMs.toFixed(1)})`).join(', ');
       process.stdout.write(`\n${sc.name} (measured phase, probe): event loop delay p50 ${pm.eventLoopDelayMs.p50} ms, p99 ${pm.eventLoopDelayMs.p99} ms, max ${pm.eventLoopDelayMs.max} ms; GC ${Math.round(pm.gcShare * 100)}% of wall time: ${gcs}\n`);
+      const pk = pm.peakMemory;
+      if (pk) process.stdout.write(`${sc.name} (measured phase, probe): at peak RSS ${pk.rssMB} MB, V8 heap ${pk.heapCommittedMB} MB committed (${Object.entries(pk.spaces).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')}), ${pk.heapUsedMB} MB used; array buffers ${pk.arrayBuffersMB} MB\n`);
     }
     if (profile) process.stdout.write(`\n### CPU profile: ${sc.name}\n\n${formatProfile(profile, opts.top)}\n\n`);
     return result;
