@@ -183,8 +183,8 @@ describe('batch processor', () => {
   it('retries a batch refused retryably, with backoff from the hint, and loses nothing', async () => {
     const next = new FakeDownstream();
     next.script.push(
-      new RefusedError('queue full', true, 0, 'queue_full'),
-      new RefusedError('queue full', true, 300, 'queue_full'),
+      new RefusedError('over the memory limit', true, 0, 'memory_limit'),
+      new RefusedError('over the memory limit', true, 300, 'memory_limit'),
     );
     const { batcher, dropped } = setup({ send_batch_size: 2, timeout: '10s' }, next);
     await batcher.consume(spans('a', 2));
@@ -205,7 +205,7 @@ describe('batch processor', () => {
     expect(batcher.bufferedSpans).toBe(0);
   });
 
-  it('while downstream says it is full, waits for room without attempts, asking again within 100 ms', async () => {
+  it('while downstream says it is full, waits for room without attempts, asking again within 10 ms', async () => {
     const next = new (class extends FakeDownstream {
       full: RefusedError | undefined = new RefusedError('exporter queue is full', true, 1_000, 'queue_full');
       readonly asked: number[] = [];
@@ -217,15 +217,28 @@ describe('batch processor', () => {
     const { batcher, dropped } = setup({ send_batch_size: 2, timeout: '10s' }, next);
     await batcher.consume(spans('a', 2));
     await advance(1_000);
-    // Asked after 10, 20, 40, 80, then every 100 ms; never tried while full, so nothing is lost or doubled.
+    // Asked after 2, 4, 8, then every 10 ms; never tried while full, so nothing is lost or doubled.
     expect(next.attempts).toEqual([]);
     const gaps = next.asked.slice(1).map((t, i) => t - next.asked[i]);
-    expect(gaps.slice(0, 5)).toEqual([10, 20, 40, 80, 100]);
-    expect(Math.max(...gaps)).toBe(100);
+    expect(gaps.slice(0, 5)).toEqual([2, 4, 8, 10, 10]);
+    expect(Math.max(...gaps)).toBe(10);
     await batcher.consume(spans('b', 2));
     next.full = undefined;
-    await advance(100);
+    await advance(10);
     expect(next.accepted).toEqual([['a0', 'a1'], ['b0', 'b1']]);
+    expect(dropped).toEqual([]);
+  });
+
+  it('waits for room, not for Retry-After, when the queue has room but not for this batch', async () => {
+    // admit() sees a queue short of full and says nothing; consume() refuses the batch that does not fit.
+    const next = new FakeDownstream();
+    const queueFull = () => new RefusedError('exporter queue is full (49000/50000 spans)', true, 1_000, 'queue_full');
+    next.script.push(queueFull(), queueFull(), queueFull());
+    const { batcher, dropped } = setup({ send_batch_size: 2, timeout: '10s' }, next);
+    await batcher.consume(spans('a', 2));
+    await advance(2 + 4 + 8);
+    expect(next.attempts).toHaveLength(4);
+    expect(next.accepted).toEqual([['a0', 'a1']]);
     expect(dropped).toEqual([]);
   });
 

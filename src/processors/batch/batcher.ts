@@ -20,13 +20,15 @@ import type { BatchConfig } from './config.js';
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 /**
- * While downstream says it is full (its early refusal, `admit`), it is asked again after 10 ms, doubling up
- * to 100 ms: an exporter queue drains in a fraction of a second, and asking costs nothing, whereas
- * honouring its Retry-After (meant for remote senders, 1 s) left the CPU idle while the buffer filled and
- * receivers refused.
+ * While downstream says it is full (its early refusal, `admit`), it is asked again after 2 ms, doubling up
+ * to 10 ms: asking costs nothing, whereas every millisecond waited past the moment the queue has room
+ * leaves its consumers idle. Honouring its Retry-After (meant for remote senders, 1 s) left the CPU idle
+ * while the buffer filled and receivers refused; a 100 ms cap still did, at full load: an exporter queue
+ * of 50,000 spans drained in less than that, and `npm run bench` saw its queue swing between empty and
+ * full, the daemon a third idle and half the throughput (BENCHMARKS.md).
  */
-const FIRST_FULL_POLL_MS = 10;
-const MAX_FULL_POLL_MS = 100;
+const FIRST_FULL_POLL_MS = 2;
+const MAX_FULL_POLL_MS = 10;
 /** Retry-After for a refused sender, at least (the buffer is full of fresh data). */
 const BUFFER_FULL_RETRY_MS = 1_000;
 
@@ -314,6 +316,13 @@ export class SpanBatcher implements SpanConsumer {
         if (!retryable) {
           this.logDownstreamError(e, b.count);
           return this.context.dropped(b.count, 'downstream_permanent');
+        }
+        if (e.reason === 'queue_full') {
+          // `admit` saw room, but not for this batch (a queue short of full): wait for room as above.
+          // Its Retry-After of 1 s, honoured here, left the queue empty and the daemon idle for most of it.
+          fullPollMs = fullPollMs === 0 ? FIRST_FULL_POLL_MS : Math.min(MAX_FULL_POLL_MS, fullPollMs * 2);
+          await backoff(fullPollMs, this.deadline.signal);
+          continue;
         }
         const hint = e.retryAfterMs > 0 ? e.retryAfterMs : FIRST_RETRY_MS;
         this.retryDelayMs = Math.min(MAX_RETRY_MS, this.retryDelayMs === 0 ? hint : Math.max(this.retryDelayMs * 2, hint));
