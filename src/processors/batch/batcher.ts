@@ -20,12 +20,11 @@ import type { BatchConfig } from './config.js';
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 /**
- * While downstream says it is full (its early refusal, `admit`), it is asked again after 2 ms, doubling up
- * to 10 ms: asking costs nothing, whereas every millisecond waited past the moment the queue has room
- * leaves its consumers idle. Honouring its Retry-After (meant for remote senders, 1 s) left the CPU idle
- * while the buffer filled and receivers refused; a 100 ms cap still did, at full load: an exporter queue
- * of 50,000 spans drained in less than that, and `npm run bench` saw its queue swing between empty and
- * full, the daemon a third idle and half the throughput (BENCHMARKS.md).
+ * While downstream says it is full (its early refusal, `admit`), or refuses a batch for want of room in
+ * its queue (`queue_full`), it is asked again after 2 ms, doubling up to 10 ms: asking costs nothing, and
+ * every millisecond waited after the queue has room leaves its consumers idle. Honouring the queue's
+ * Retry-After (meant for remote senders, 1 s) left the daemon idle while the buffer filled and receivers
+ * refused (BENCHMARKS.md).
  */
 const FIRST_FULL_POLL_MS = 2;
 const MAX_FULL_POLL_MS = 10;
