@@ -18,6 +18,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  hasKeys,
   MAX_VALUE_DEPTH,
   otlpEndTime,
   type AnyValue,
@@ -339,11 +340,6 @@ function writeLink(w: JsonBytes, l: SpanLink): void {
   w.byte(0x7d);
 }
 
-function hasKeys(a: Attributes | KeyValueList): boolean {
-  for (const _ in a) return true;
-  return false;
-}
-
 /** A JSON list of KeyValue: `a`'s entries, then `extra`'s. The caller knows that there is at least one. */
 function writeKeyValues(w: JsonBytes, a: Attributes | KeyValueList, extra: Attributes | undefined): void {
   let more = false;
@@ -566,13 +562,8 @@ function decodeScope(v: unknown): InstrumentationScope {
   const version = readString(v.version, '.scope.version');
   const attributes = decodeAttributes(v.attributes, '.scope.attributes');
   const droppedAttributesCount = readUint32(v.droppedAttributesCount, '.scope.droppedAttributesCount');
-  if (name === '' && version === '' && droppedAttributesCount === 0 && isEmpty(attributes)) return EMPTY_SCOPE;
+  if (name === '' && version === '' && droppedAttributesCount === 0 && !hasKeys(attributes)) return EMPTY_SCOPE;
   return { name, version, attributes, droppedAttributesCount };
-}
-
-function isEmpty(a: Attributes): boolean {
-  for (const _ in a) return false;
-  return true;
 }
 
 function decodeSpan(v: unknown, resource: Resource, scope: InstrumentationScope): Span {

@@ -42,6 +42,7 @@ import {
   Span,
   UNSET_STATUS,
   newResource,
+  hasKeys,
   MAX_VALUE_DEPTH,
   otlpEndTime,
   type AnyValue,
@@ -518,14 +519,9 @@ function decodeScopeSpans(r: Reader, end: number, resource: Resource, out: Span[
   } catch (e) {
     throw within(e, SCOPE_SPANS_FIELDS, field, index);
   }
-  if (scope.name === '' && scope.version === '' && scope.droppedAttributesCount === 0 && isEmpty(scope.attributes)) {
+  if (scope.name === '' && scope.version === '' && scope.droppedAttributesCount === 0 && !hasKeys(scope.attributes)) {
     for (let k = first; k < out.length; k++) out[k].scope = EMPTY_SCOPE;
   }
-}
-
-function isEmpty(a: Attributes): boolean {
-  for (const _ in a) return false;
-  return true;
 }
 
 function decodeScope(r: Reader, end: number, scope: InstrumentationScope): void {

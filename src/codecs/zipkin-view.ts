@@ -18,7 +18,7 @@
  * The view is filled per span into a reused object ({@link ZipkinView.fill}): encoders are synchronous,
  * so a span costs no allocation here beyond its strings.
  */
-import { SERVICE_NAME, StatusCode, type AnyValue, type Attributes, type Resource, type Span, type Status } from '../model/span.js';
+import { hasKeys, SERVICE_NAME, StatusCode, type AnyValue, type Attributes, type Resource, type Span, type Status } from '../model/span.js';
 import { ZIPKIN_DEBUG, ZIPKIN_SHARED } from '../model/zipkin-attributes.js';
 import { quoteJson, toBase64 } from './json-text.js';
 import { normalizeIp } from './zipkin-normalize.js';
@@ -514,11 +514,6 @@ function portOf(v: AnyValue): number {
   else if (typeof v === 'string' && /^[0-9]{1,5}$/.test(v)) n = Number(v);
   else return 0;
   return Number.isInteger(n) && n > 0 && n <= 65535 ? n : 0;
-}
-
-function hasKeys(a: Attributes): boolean {
-  for (const _ in a) return true;
-  return false;
 }
 
 /**

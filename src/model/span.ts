@@ -157,6 +157,12 @@ export const SERVICE_NAME = 'service.name';
  * end = start, as the OpenTelemetry Collector does: OTLP has no "absent", and an end of 0 would precede
  * the start. Zipkin encoders read end == start back as "no duration", so the round trip is exact.
  */
+/** True if the map has any key (without building a key list, as `Object.keys` would). */
+export function hasKeys(map: Attributes | KeyValueList): boolean {
+  for (const _ in map) return true;
+  return false;
+}
+
 export function otlpEndTime(span: Span): bigint {
   return span.endTimeUnixNano === 0n ? span.startTimeUnixNano : span.endTimeUnixNano;
 }

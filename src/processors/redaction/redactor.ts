@@ -19,7 +19,7 @@
  * span's summary.
  */
 import { createHash } from 'node:crypto';
-import type { AnyValue, Attributes, SpanBatch } from '../../model/span.js';
+import { hasKeys, type AnyValue, type Attributes, type SpanBatch } from '../../model/span.js';
 import { valueAsString } from '../common/match.js';
 import { compileSafePatternSet, type SafePatternSet } from '../common/safe-regex.js';
 import type { RedactionConfig } from './config.js';
@@ -158,7 +158,7 @@ export class Redactor {
     // A shared constant map (decoders give every annotation's event one frozen empty map) must not be
     // written: work on a copy. An empty one has nothing to redact and gets no summary.
     if (Object.isFrozen(attrs)) {
-      if (isEmpty(attrs)) return attrs;
+      if (!hasKeys(attrs)) return attrs;
       attrs = { ...attrs };
     }
     let removed: string[] | undefined;
@@ -253,11 +253,6 @@ export class Redactor {
     }
     addCount(attrs, countAttribute, keys.length);
   }
-}
-
-function isEmpty(attrs: Attributes): boolean {
-  for (const _ in attrs) return false;
-  return true;
 }
 
 function addCount(attrs: Attributes, key: string, n: number): void {
