@@ -13,6 +13,7 @@ export {
   SUCCESS,
   retryable,
   permanent,
+  prepareAndSend,
 } from './component/types.js';
 export type {
   Plugin,
@@ -29,6 +30,7 @@ export type {
   ProcessorFactory,
   ProcessorContext,
   Exporter,
+  PreparedRequest,
   ExporterFactory,
   ExporterContext,
   Extension,

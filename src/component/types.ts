@@ -77,6 +77,24 @@ export function permanent(error: Error): ExportResult {
   return { code: 'permanent', error };
 }
 
+/**
+ * `export()` of an exporter that has `prepareRequest()`: prepares the batch and sends it once. A batch
+ * that cannot be prepared is a permanent failure.
+ */
+export async function prepareAndSend(
+  prepareRequest: (batch: SpanBatch) => Promise<PreparedRequest>,
+  batch: SpanBatch,
+  signal: AbortSignal,
+): Promise<ExportResult> {
+  let request: PreparedRequest;
+  try {
+    request = await prepareRequest(batch);
+  } catch (e) {
+    return permanent(e instanceof Error ? e : new Error(String(e)));
+  }
+  return request.send(signal);
+}
+
 export interface Lifecycle {
   /** Called once, downstream components first. Rejecting aborts start-up. */
   start?(): Promise<void>;
@@ -143,6 +161,23 @@ export interface Exporter extends Lifecycle {
    * throw for a bad batch: classify it as permanent.
    */
   export(batch: SpanBatch, signal: AbortSignal): Promise<ExportResult>;
+  /**
+   * Optional, for an exporter whose request can be built ahead of sending it (a file's bytes, an HTTP
+   * body). The sending queue then calls `prepareRequest` once per batch, lets the spans go, and makes every
+   * attempt, retries included, with `send` of the prepared request: spans are not held in memory while
+   * their bytes are written or retried. A throw is a permanent failure (the batch cannot be encoded).
+   * `export` stays the one-shot form (prepareRequest, then send), used when the queue is disabled.
+   */
+  prepareRequest?(batch: SpanBatch): Promise<PreparedRequest>;
+}
+
+/** A request built by {@link Exporter.prepareRequest}. */
+export interface PreparedRequest {
+  /**
+   * One attempt to send the whole request, classified as export() classifies it; a `retry` subset in a
+   * retryable result is ignored (the request is retried whole).
+   */
+  send(signal: AbortSignal): Promise<ExportResult>;
 }
 
 export interface Extension extends Lifecycle {

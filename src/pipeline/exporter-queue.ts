@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { s, type InferShape, type Path } from '../config/schema.js';
-import type { Exporter, ExportResult, SpanConsumer } from '../component/types.js';
+import type { Exporter, ExportResult, PreparedRequest, SpanConsumer } from '../component/types.js';
 import { RefusedError } from '../component/types.js';
 import { decodeSpanRecord, encodeSpanRecord } from '../codecs/span-record.js';
 import type { SpanBatch } from '../model/span.js';
@@ -325,12 +325,12 @@ export class SendingQueue implements SpanConsumer {
       this.leaveOnDisk(item);
       return;
     }
-    const batch = item.batch ?? (await this.readBack(item));
-    if (batch === undefined) {
+    const request = await this.request(item);
+    if (request === undefined) {
       this.release(item);
       return;
     }
-    const outcome = await this.send(batch);
+    const outcome = await this.send(request);
     if (outcome === 'shutdown' && item.record !== undefined) {
       // The deadline interrupted it: it stays on disk for the next start.
       this.leaveOnDisk(item);
@@ -343,6 +343,24 @@ export class SendingQueue implements SpanConsumer {
   private leaveOnDisk(item: Item): void {
     this.size -= item.spans;
     this.memBytes -= item.memBytes;
+  }
+
+  /**
+   * What the item is sent as: its spans, or the request the exporter prepared from them. A prepared
+   * item lets go of its spans here, in a frame of its own, so that nothing holds them while the request
+   * is sent (deliver() awaits the sending). Undefined when there is nothing to send: the record was
+   * unreadable, or the batch could not be prepared (dropped, counted as permanent).
+   */
+  private async request(item: Item): Promise<Attempts | undefined> {
+    const batch = item.batch ?? (await this.readBack(item));
+    if (batch === undefined || this.exporter.prepareRequest === undefined) return batch && new SpanAttempts(this.exporter, batch);
+    item.batch = undefined;
+    try {
+      return new PreparedAttempts(await this.exporter.prepareRequest(batch), batch.length);
+    } catch (e) {
+      this.drop(batch.length, 'permanent', e instanceof Error ? e : new Error(String(e)));
+      return undefined;
+    }
   }
 
   /** Reads a batch that only the disk holds; undefined (counted, logged) if the record cannot be decoded. */
@@ -360,7 +378,7 @@ export class SendingQueue implements SpanConsumer {
   private async sendWithoutQueue(batch: SpanBatch): Promise<void> {
     this.size += batch.length;
     try {
-      const outcome = await this.send(batch);
+      const outcome = await this.send(new SpanAttempts(this.exporter, batch));
       if (outcome !== 'sent') throw new RefusedError(`exporter ${this.id} failed: ${outcome}`, outcome !== 'permanent', 1000, outcome);
     } finally {
       this.size -= batch.length;
@@ -368,32 +386,32 @@ export class SendingQueue implements SpanConsumer {
   }
 
   /** Sends with retries until success, a permanent error, the retry budget, or the shutdown deadline. */
-  private async send(batch: SpanBatch): Promise<'sent' | 'permanent' | 'retries_exhausted' | 'shutdown'> {
+  private async send(request: Attempts): Promise<'sent' | 'permanent' | 'retries_exhausted' | 'shutdown'> {
     const retry = this.config.retry_on_failure;
     const started = Date.now();
     let interval = retry.initial_interval;
-    let pending = batch;
+    let pending = request;
     for (;;) {
-      if (this.force.signal.aborted) return this.drop(pending, 'shutdown');
+      if (this.force.signal.aborted) return this.drop(pending.spans, 'shutdown');
       const result = await this.attempt(pending);
       if (result.code === 'success') {
-        this.metrics.exporterSent.inc(this.labels, pending.length);
+        this.metrics.exporterSent.inc(this.labels, pending.spans);
         return 'sent';
       }
       if (result.code === 'permanent') {
         this.logger.debug({ err: result.error }, 'permanent export error');
-        return this.drop(pending, 'permanent', result.error);
+        return this.drop(pending.spans, 'permanent', result.error);
       }
-      const next = result.retry ?? pending;
+      const next = pending.rest(result);
       // What the exporter did deliver counts as sent.
-      if (next.length < pending.length) this.metrics.exporterSent.inc(this.labels, pending.length - next.length);
+      if (next.spans < pending.spans) this.metrics.exporterSent.inc(this.labels, pending.spans - next.spans);
       pending = next;
-      if (pending.length === 0) return 'sent';
-      if (!retry.enabled) return this.drop(pending, 'retries_exhausted', result.error);
+      if (pending.spans === 0) return 'sent';
+      if (!retry.enabled) return this.drop(pending.spans, 'retries_exhausted', result.error);
       const jitter = 1 + retry.randomization_factor * (2 * Math.random() - 1);
       const wait = Math.max(interval * jitter, result.retryAfterMs ?? 0);
       if (retry.max_elapsed_time > 0 && Date.now() + wait - started > retry.max_elapsed_time) {
-        return this.drop(pending, 'retries_exhausted', result.error);
+        return this.drop(pending.spans, 'retries_exhausted', result.error);
       }
       this.metrics.exporterRetries.inc(this.labels);
       this.logger.debug({ err: result.error, waitMs: Math.round(wait) }, 'export failed, will retry');
@@ -401,7 +419,7 @@ export class SendingQueue implements SpanConsumer {
       try {
         await sleep(wait, undefined, { signal: this.force.signal });
       } catch {
-        return this.drop(pending, 'shutdown');
+        return this.drop(pending.spans, 'shutdown');
       }
     }
   }
@@ -412,10 +430,10 @@ export class SendingQueue implements SpanConsumer {
    * midway (a file write in progress) may complete the attempt after all: retrying at once would deliver
    * the batch twice. Only the shutdown deadline stops waiting at once.
    */
-  private async attempt(batch: SpanBatch): Promise<ExportResult> {
+  private async attempt(request: Attempts): Promise<ExportResult> {
     const timeout = AbortSignal.timeout(this.config.timeout);
     const t0 = performance.now();
-    const outcome = this.exporter.export(batch, AbortSignal.any([timeout, this.force.signal])).then(
+    const outcome = request.attempt(AbortSignal.any([timeout, this.force.signal])).then(
       (r) => r,
       // An exporter should classify its errors; an unexpected throw is treated as transient.
       (e: unknown): ExportResult => ({ code: 'retryable', error: e instanceof Error ? e : new Error(String(e)) }),
@@ -440,13 +458,13 @@ export class SendingQueue implements SpanConsumer {
     return result;
   }
 
-  private drop(batch: SpanBatch, reason: 'permanent' | 'retries_exhausted' | 'shutdown', error?: Error) {
+  private drop(spans: number, reason: 'permanent' | 'retries_exhausted' | 'shutdown', error?: Error) {
     if (reason === 'shutdown' && this.disk !== undefined) return reason; // kept on disk, not lost
-    this.metrics.exporterFailed.inc({ exporter: this.id, reason }, batch.length);
-    if (reason === 'shutdown') this.shutdownLoss.add(batch.length, reason);
+    this.metrics.exporterFailed.inc({ exporter: this.id, reason }, spans);
+    if (reason === 'shutdown') this.shutdownLoss.add(spans, reason);
     else {
-      if (error) this.logger.warn({ err: error, reason, count: batch.length }, 'export failed');
-      this.failures.add(batch.length, reason);
+      if (error) this.logger.warn({ err: error, reason, count: spans }, 'export failed');
+      this.failures.add(spans, reason);
     }
     return reason;
   }
@@ -475,11 +493,51 @@ export class SendingQueue implements SpanConsumer {
       await this.disk.close();
       this.lock?.release();
       if (kept > 0) this.logger.warn({ bytes: kept, dir: this.storageDir }, 'undelivered spans stay in the persistent queue and are sent after the next start');
-    } else if (rest > 0) this.drop(new Array(rest), 'shutdown');
+    } else if (rest > 0) this.drop(rest, 'shutdown');
     this.failures.close();
     this.shutdownLoss.close();
     this.unreadable.close();
     this.notStored.close();
+  }
+}
+
+/** What an item is sent as, attempt after attempt. */
+interface Attempts {
+  /** Spans it carries. */
+  readonly spans: number;
+  attempt(signal: AbortSignal): Promise<ExportResult>;
+  /** What is left to send after a retryable result. */
+  rest(result: ExportResult & { code: 'retryable' }): Attempts;
+}
+
+/** A batch sent with the exporter's export(); a retryable result may narrow it to some of its spans. */
+class SpanAttempts implements Attempts {
+  constructor(
+    private readonly exporter: Exporter,
+    private readonly batch: SpanBatch,
+  ) {}
+  get spans(): number {
+    return this.batch.length;
+  }
+  attempt(signal: AbortSignal): Promise<ExportResult> {
+    return this.exporter.export(this.batch, signal);
+  }
+  rest(result: ExportResult & { code: 'retryable' }): Attempts {
+    return result.retry === undefined ? this : new SpanAttempts(this.exporter, result.retry);
+  }
+}
+
+/** A request prepared by the exporter, sent whole every time. */
+class PreparedAttempts implements Attempts {
+  constructor(
+    private readonly request: PreparedRequest,
+    readonly spans: number,
+  ) {}
+  attempt(signal: AbortSignal): Promise<ExportResult> {
+    return this.request.send(signal);
+  }
+  rest(): Attempts {
+    return this;
   }
 }
 
