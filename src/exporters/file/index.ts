@@ -2,7 +2,7 @@
  * The `file` exporter: appends spans to a local file, one JSON document per line, rotating by size.
  */
 import { resolve } from 'node:path';
-import { defineExporter, permanent, retryable, SUCCESS } from '../../component/types.js';
+import { defineExporter, prepareAndSend, retryable, SUCCESS, type PreparedRequest } from '../../component/types.js';
 import { s } from '../../config/schema.js';
 import { writeZipkinV2Lines } from '../../codecs/zipkin-json.js';
 import { encodeOtlpJsonChunks } from '../../codecs/otlp-json.js';
@@ -63,26 +63,28 @@ export const fileExporter = defineExporter({
     const path = resolve(cfg.path);
     const file = new RotatingFile(path, cfg.rotation.max_megabytes * 1024 * 1024, cfg.rotation.max_backups);
     const encode = cfg.format === 'zipkin_json' ? encodeZipkinLines : encodeOtlpLine;
+    /** The bytes of a batch, written by each attempt; only the write is retried. */
+    async function prepareRequest(batch: SpanBatch): Promise<PreparedRequest> {
+      const data = await encode(batch);
+      return {
+        async send() {
+          try {
+            await file.write(data);
+            return SUCCESS;
+          } catch (e) {
+            // Disk full or a transient I/O error: the queue retries.
+            return retryable(e as Error);
+          }
+        },
+      };
+    }
     return {
       async start() {
         await file.open();
         context.logger.info({ path, format: cfg.format }, 'writing spans to file');
       },
-      async export(batch) {
-        let data: Buffer[];
-        try {
-          data = await encode(batch);
-        } catch (e) {
-          return permanent(e as Error);
-        }
-        try {
-          await file.write(data);
-          return SUCCESS;
-        } catch (e) {
-          // Disk full or a transient I/O error: the queue retries.
-          return retryable(e as Error);
-        }
-      },
+      prepareRequest,
+      export: (batch, signal) => prepareAndSend(prepareRequest, batch, signal),
       async shutdown() {
         await file.close();
       },

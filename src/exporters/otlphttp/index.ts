@@ -11,13 +11,14 @@
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
+import { defineExporter, permanent, prepareAndSend, retryable, SUCCESS, type ExportResult, type PreparedRequest } from '../../component/types.js';
 import { s } from '../../config/schema.js';
 import { decodeJsonRpcStatus, decodeOtlpJsonResponse, encodeOtlpJsonBytes } from '../../codecs/otlp-json.js';
 import { decodeOtlpProtoResponse, decodeRpcStatus, encodeOtlpProtoRequest, type PartialSuccess } from '../../codecs/otlp-proto.js';
 import { HttpPostClient, parseRetryAfter, type HttpAnswer } from '../../transport/http-client.js';
 import { tlsClientSchema, validateTls } from '../../transport/tls.js';
 import { RejectedSpans } from '../otlp/rejected-spans.js';
+import type { SpanBatch } from '../../model/span.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -103,37 +104,39 @@ export const otlpHttpExporter = defineExporter({
     const headers: Record<string, string> = { ...cfg.headers, 'content-type': contentType, 'user-agent': 'spanline' };
     if (cfg.compression === 'gzip') headers['content-encoding'] = 'gzip';
 
+    /** The body of a batch; every attempt POSTs the same bytes. */
+    async function prepareRequest(batch: SpanBatch): Promise<PreparedRequest> {
+      let body = cfg.encoding === 'proto' ? encodeOtlpProtoRequest(batch) : encodeOtlpJsonBytes(batch);
+      if (cfg.compression === 'gzip') body = await gzipAsync(body);
+      return { send: (signal) => post(body, signal) };
+    }
+
+    async function post(body: Buffer, signal: AbortSignal): Promise<ExportResult> {
+      let res: HttpAnswer;
+      try {
+        res = await client.post(body, headers, signal);
+      } catch (e) {
+        // Refused, reset, or closed without an answer: OTLP says retry with backoff.
+        return retryable(new Error(`OTLP/HTTP export to ${url.href} failed: ${(e as Error).message}`));
+      }
+      const outcome = classifyHttpResponse(res.status, res.headers as { 'retry-after'?: string; 'content-type'?: string }, res.body);
+      if (outcome !== 'success') return outcome;
+      try {
+        rejected.record(partialSuccessOf(res.body, res.headers['content-type'] ?? ''));
+      } catch (e) {
+        // The spans were accepted; only the response is unreadable.
+        context.logger.debug({ err: e }, 'cannot decode the ExportTraceServiceResponse');
+      }
+      return SUCCESS;
+    }
+
     return {
       async start() {
         await client.start();
         context.logger.info({ url: url.href, encoding: cfg.encoding, compression: cfg.compression }, 'exporting OTLP/HTTP');
       },
-
-      async export(batch, signal): Promise<ExportResult> {
-        let body: Buffer;
-        try {
-          body = cfg.encoding === 'proto' ? encodeOtlpProtoRequest(batch) : encodeOtlpJsonBytes(batch);
-          if (cfg.compression === 'gzip') body = await gzipAsync(body);
-        } catch (e) {
-          return permanent(e as Error);
-        }
-        let res: HttpAnswer;
-        try {
-          res = await client.post(body, headers, signal);
-        } catch (e) {
-          // Refused, reset, or closed without an answer: OTLP says retry with backoff.
-          return retryable(new Error(`OTLP/HTTP export to ${url.href} failed: ${(e as Error).message}`));
-        }
-        const outcome = classifyHttpResponse(res.status, res.headers as { 'retry-after'?: string; 'content-type'?: string }, res.body);
-        if (outcome !== 'success') return outcome;
-        try {
-          rejected.record(partialSuccessOf(res.body, res.headers['content-type'] ?? ''));
-        } catch (e) {
-          // The spans were accepted; only the response is unreadable.
-          context.logger.debug({ err: e }, 'cannot decode the ExportTraceServiceResponse');
-        }
-        return SUCCESS;
-      },
+      prepareRequest,
+      export: (batch, signal) => prepareAndSend(prepareRequest, batch, signal),
 
       async shutdown() {
         client.close();

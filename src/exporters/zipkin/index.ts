@@ -9,7 +9,7 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
+import { defineExporter, permanent, prepareAndSend, retryable, SUCCESS, type ExportResult, type PreparedRequest } from '../../component/types.js';
 import { s, type Path } from '../../config/schema.js';
 import { encodeZipkinV2JsonBytes } from '../../codecs/zipkin-json.js';
 import { encodeZipkinProto3 } from '../../codecs/zipkin-proto3.js';
@@ -81,9 +81,26 @@ export const zipkinExporter = defineExporter({
     const named = new DefaultServiceName(cfg.default_service_name);
     const client = new HttpPostClient(new URL(endpoint), cfg.tls, MAX_ANSWER_BYTES);
 
-    async function encode(batch: SpanBatch): Promise<Uint8Array> {
-      const body = format.encode(named.apply(batch));
-      return cfg.compression === 'gzip' ? gzip(body) : body;
+    /** The body of a batch; every attempt POSTs the same bytes. */
+    async function prepareRequest(batch: SpanBatch): Promise<PreparedRequest> {
+      let body: Uint8Array;
+      try {
+        const encoded = format.encode(named.apply(batch));
+        body = cfg.compression === 'gzip' ? await gzip(encoded) : encoded;
+      } catch (e) {
+        throw new Error(`cannot encode spans as Zipkin ${cfg.format}: ${(e as Error).message}`);
+      }
+      return { send: (signal) => post(body, signal) };
+    }
+
+    async function post(body: Uint8Array, signal: AbortSignal): Promise<ExportResult> {
+      let res: HttpAnswer;
+      try {
+        res = await client.post(body, headers, signal);
+      } catch (e) {
+        return retryable(new Error(`POST ${endpoint} failed: ${describeRequestError(e)}`));
+      }
+      return classify(res, endpoint);
     }
 
     return {
@@ -91,22 +108,8 @@ export const zipkinExporter = defineExporter({
         await client.start();
         context.logger.info({ endpoint, format: cfg.format, compression: cfg.compression }, 'sending spans to Zipkin');
       },
-
-      async export(batch, signal) {
-        let body: Uint8Array;
-        try {
-          body = await encode(batch);
-        } catch (e) {
-          return permanent(new Error(`cannot encode spans as Zipkin ${cfg.format}: ${(e as Error).message}`));
-        }
-        let res: HttpAnswer;
-        try {
-          res = await client.post(body, headers, signal);
-        } catch (e) {
-          return retryable(new Error(`POST ${endpoint} failed: ${describeRequestError(e)}`));
-        }
-        return classify(res, endpoint);
-      },
+      prepareRequest,
+      export: (batch, signal) => prepareAndSend(prepareRequest, batch, signal),
 
       async shutdown() {
         client.close();
