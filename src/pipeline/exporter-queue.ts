@@ -2,7 +2,8 @@
  * Every exporter sits behind its own bounded sending queue, so a slow or failing exporter never blocks
  * another exporter or pipeline. The queue owns retry (exponential backoff with jitter), the per-attempt
  * timeout, the metrics and the drain on shutdown; an exporter only sends one batch and classifies the
- * outcome (see ExportResult).
+ * outcome (see ExportResult). An exporter with prepareRequest() has each batch encoded once, when it
+ * leaves the queue; from then on only the prepared request is held and retried, not the spans.
  *
  * The queue is bounded in spans and in bytes. In memory, bytes are an estimate of the heap the queued
  * spans hold (src/model/span-size.ts). With `storage`, every batch is written to an on-disk log
