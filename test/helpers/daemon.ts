@@ -10,14 +10,36 @@ import { join, resolve } from 'node:path';
 export const CLI = resolve('dist/cli.js');
 
 export async function freePort(): Promise<number> {
+  return listenOnce(0);
+}
+
+/** Binds `port` on 127.0.0.1 and lets it go again: the port bound, or a rejection if it is taken. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as { port: number }).port;
+      srv.close(() => res(bound));
     });
   });
+}
+
+/**
+ * A free port below the kernel's ephemeral range (which starts at 32768 here), for a server that a test
+ * stops and starts again on the same port. A port from {@link freePort} is ephemeral: between two
+ * starts, any outgoing connection of the machine may be given it (`Address already in use`).
+ */
+export async function freeRestartablePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      return await listenOnce(port);
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error('no free port in 20000-31999');
 }
 
 export interface CliResult {

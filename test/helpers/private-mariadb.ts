@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './daemon.js';
+import { freeRestartablePort } from './daemon.js';
 import { tempDir } from './tmp.js';
 
 function binary(...names: string[]): string {
@@ -50,7 +50,7 @@ export class PrivateMariaDb {
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
     ], { stdio: 'pipe' });
-    return new PrivateMariaDb(dir, await freePort());
+    return new PrivateMariaDb(dir, await freeRestartablePort());
   }
 
   /** Starts the server and waits until the `zipkin` user can connect (creating it the first time). */
