@@ -4,14 +4,16 @@
  * that turn a body into spans and, when its protocol prescribes the bodies of answers (OTLP/HTTP), how
  * to write them.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { createGunzip, createInflate } from 'node:zlib';
-import { Transform, type Readable } from 'node:stream';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Readable } from 'node:stream';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Receiver, ReceiverContext, RefusedError } from '../component/types.js';
 import { isRefused } from '../component/types.js';
 import { contentLength, refuseEarly } from './admission.js';
 import type { Span } from '../model/span.js';
 import { parseEndpoint } from '../service/http.js';
+import { BodyError, BufferPool, readBody, type RequestBody } from './request-body.js';
 
 export interface DecodeFailure {
   status: 400 | 413 | 415;
@@ -56,7 +58,9 @@ export interface SpanRoute {
   transportFor?(contentType: string): string;
   /**
    * Decodes a whole (decompressed) body. Throwing means the body is malformed: the client gets 400 with
-   * the error's message. Called with a non-empty body only.
+   * the error's message. Called with a non-empty body only, which is a pooled buffer used again for
+   * another request as soon as this returns: what it returns must not refer to `body`'s memory (copy
+   * what it keeps, as `Buffer.from(body.subarray(…))` or a string does).
    */
   decode(body: Buffer, contentType: string): Span[] | DecodeFailure | PartiallyDecoded;
   answers?: SpanRouteAnswers;
@@ -84,31 +88,9 @@ function refusalAnswer(reply: FastifyReply, answers: SpanRouteAnswers, contentTy
   return answers.failed(contentType, 503, refused.message);
 }
 
-/** Fails the stream as soon as the decompressed size passes the limit, so a bomb is never inflated whole. */
-class SizeLimit extends Transform {
-  private seen = 0;
-  constructor(private readonly limit: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null, c?: Buffer) => void): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) done(new HttpError(413, `request body is larger than max_request_body_size (${this.limit} bytes) after decompression`));
-    else done(null, chunk);
-  }
-}
-
-/** An error fastify turns into a response with this status (see the error handler). */
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 export class SpanHttpServer implements Receiver {
   private app: FastifyInstance | undefined;
+  private readonly bodies = new BufferPool();
 
   constructor(
     private readonly context: ReceiverContext,
@@ -126,39 +108,16 @@ export class SpanHttpServer implements Receiver {
   async start(): Promise<void> {
     const app = Fastify({
       logger: false,
-      bodyLimit: this.maxBodySize,
       return503OnClosing: true,
       forceCloseConnections: 'idle',
     });
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-
-    app.addHook('preParsing', async (request, _reply, payload) => {
-      const encoding = (request.headers['content-encoding'] ?? '').toLowerCase();
-      if (encoding === '' || encoding === 'identity') return payload;
-      let inflate: Transform;
-      if (encoding.includes('gzip')) inflate = createGunzip();
-      else if (encoding.includes('deflate')) inflate = createInflate();
-      else throw new HttpError(415, `unsupported Content-Encoding "${encoding}"; use gzip or deflate`);
-      const limit = new SizeLimit(this.maxBodySize) as SizeLimit & { receivedEncodedLength: number };
-      // Fastify compares Content-Length with this, not with the decompressed size.
-      limit.receivedEncodedLength = 0;
-      payload.on('data', (chunk: Buffer) => (limit.receivedEncodedLength += chunk.length));
-      inflate.on('error', (e) => limit.destroy(new HttpError(400, `Cannot ${encoding.includes('gzip') ? 'gunzip' : 'inflate'} spans: ${e.message}`)));
-      // Fastify listens for errors only while it reads the body. When it stops early (the compressed body
-      // alone is over the limit), a later error of this stream must not go unhandled: that would end the
-      // process.
-      limit.on('error', () => undefined);
-      return (payload as Readable).pipe(inflate).pipe(limit);
-    });
+    app.addContentTypeParser('*', (request: FastifyRequest, payload: Readable) => this.readBody(request.headers, payload));
 
     const byUrl = new Map(this.routes.map((r) => [r.url, r]));
     app.setErrorHandler((error: FastifyError, request, reply) => {
       let status = error.statusCode ?? 500;
       let message = error.message;
-      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-        message = `request body is larger than max_request_body_size (${this.maxBodySize} bytes)`;
-      }
       if (status >= 500) {
         this.context.logger.error({ err: error }, 'request failed');
         message = 'internal error';
@@ -184,7 +143,7 @@ export class SpanHttpServer implements Receiver {
           void reply.send(answer.body);
           return reply;
         },
-        handler: (request, reply) => this.handle(route, request.body as Buffer | undefined, String(request.headers['content-type'] ?? ''), reply),
+        handler: (request, reply) => this.handle(route, request.body as RequestBody | undefined, String(request.headers['content-type'] ?? ''), reply),
       });
     }
 
@@ -203,18 +162,60 @@ export class SpanHttpServer implements Receiver {
     this.context.metrics.receiverMalformed.inc({ receiver: this.context.id, transport, reason });
   }
 
-  private async handle(route: SpanRoute, body: Buffer | undefined, contentType: string, reply: FastifyReply): Promise<void> {
+  /**
+   * The body of a request, decompressed, read into a pooled buffer (see request-body.ts) and limited to
+   * maxBodySize: 413 past it, 415 for an unknown Content-Encoding, 400 for a corrupt one.
+   */
+  private readBody(headers: IncomingHttpHeaders, payload: Readable): Promise<RequestBody> {
+    const encoding = (headers['content-encoding'] ?? '').toLowerCase();
+    const declared = contentLength(headers['content-length']);
+    const limit = this.maxBodySize;
+    if (declared !== undefined && declared > limit) {
+      return Promise.reject(new BodyError(413, `request body is larger than max_request_body_size (${limit} bytes)`));
+    }
+    if (encoding === '' || encoding === 'identity') {
+      return readBody(payload, { maxBytes: limit, tooLarge: `request body is larger than max_request_body_size (${limit} bytes)`, exactLength: declared }, this.bodies);
+    }
+    const gzip = encoding.includes('gzip');
+    if (!gzip && !encoding.includes('deflate')) return Promise.reject(new BodyError(415, `unsupported Content-Encoding "${encoding}"; use gzip or deflate`));
+    const inflate = gzip ? createGunzip() : createInflate();
+    payload.pipe(inflate);
+    // pipe() does not pass on an end without 'end': a client gone half-way must fail the inflater.
+    payload.on('close', () => {
+      if (!payload.readableEnded) inflate.destroy(new Error('the request ended before its body did'));
+    });
+    return readBody(
+      inflate,
+      {
+        maxBytes: limit,
+        tooLarge: `request body is larger than max_request_body_size (${limit} bytes) after decompression`,
+        exactLength: undefined,
+        describeError: (e) => `Cannot ${gzip ? 'gunzip' : 'inflate'} spans: ${e.message}`,
+        abandon() {
+          // A bomb is never inflated whole; the rest of the compressed body is read and dropped.
+          payload.unpipe(inflate);
+          inflate.destroy();
+          payload.resume();
+        },
+      },
+      this.bodies,
+    );
+  }
+
+  private async handle(route: SpanRoute, received: RequestBody | undefined, contentType: string, reply: FastifyReply): Promise<void> {
     const answers = route.answers ?? PLAIN_ANSWERS;
-    if (body === undefined || body.length === 0) {
+    if (received === undefined || received.bytes.length === 0) {
       await send(reply, answers.accepted(contentType));
       return;
     }
     const transport = transportOf(route, contentType);
     let decoded: Span[] | DecodeFailure | PartiallyDecoded;
     try {
-      decoded = route.decode(body, contentType);
+      decoded = route.decode(received.bytes, contentType);
     } catch (e) {
       decoded = { status: 400, message: (e as Error).message };
+    } finally {
+      received.release();
     }
     if ('status' in decoded) {
       this.countMalformed(transport, decoded.status);
