@@ -99,6 +99,24 @@ export class JsonBytes {
     return out;
   }
 
+  /** The bytes written since the last take, without taking them: valid until the next write. */
+  written(): Buffer {
+    return this.buf.subarray(this.start, this.pos);
+  }
+
+  /** Bytes the current buffer holds; it grows when a write needs more. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /**
+   * Forgets everything written, taken or not, and writes again from the start of the same buffer: for
+   * a writer used again once nothing it produced is read any more (see the file exporter).
+   */
+  clear(): void {
+    this.start = this.pos = 0;
+  }
+
   /** Forgets what was written since the last take (after an encoder failed half-way). */
   reset(): void {
     this.pos = this.start;

@@ -61,9 +61,17 @@ export function encodeOtlpJsonRequest(spans: readonly Span[]): string {
 export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number): Generator<Buffer> {
   // Sized for the whole request (~1.2 KB a span from Zipkin), so that its chunks share one buffer.
   const w = new JsonBytes(Math.min(8 << 20, 1024 + spans.length * 1280));
+  for (const _ of appendOtlpJson(w, spans, chunkSpans)) yield w.take();
+  yield w.finish();
+}
+
+/**
+ * Writes the request of {@link encodeOtlpJsonBytes} into `w`, pausing (a `yield`) after every
+ * `chunkSpans` spans but the last, so that the caller can let the event loop run.
+ */
+export function* appendOtlpJson(w: JsonBytes, spans: readonly Span[], chunkSpans: number): Generator<void, void, undefined> {
   if (spans.length === 0) {
     w.text('{}');
-    yield w.finish();
     return;
   }
   let written = 0;
@@ -83,14 +91,13 @@ export function* encodeOtlpJsonChunks(spans: readonly Span[], chunkSpans: number
       for (let k = 0; k < group.length; k++) {
         if (k > 0) w.byte(0x2c);
         writeSpan(w, group[k]);
-        if (++written % chunkSpans === 0 && written < spans.length) yield w.take();
+        if (++written % chunkSpans === 0 && written < spans.length) yield;
       }
       w.text(']}');
     }
     w.text(']}');
   }
   w.text(']}');
-  yield w.finish();
 }
 
 const ZERO_HIGH_HALF = '0000000000000000';

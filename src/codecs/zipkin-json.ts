@@ -488,7 +488,15 @@ export function encodeZipkinV2Json(spans: Span[]): string {
  * bounds the buffer.
  */
 export function writeZipkinV2Lines(spans: readonly Span[], from: number, to: number): Buffer {
-  const w = LINES;
+  appendZipkinV2Lines(LINES, spans, from, to);
+  return LINES.take();
+}
+
+/**
+ * The lines of {@link writeZipkinV2Lines}, written into `w` after what it holds. If a span cannot be
+ * encoded, what was written since `w`'s last take is forgotten and the error thrown.
+ */
+export function appendZipkinV2Lines(w: JsonBytes, spans: readonly Span[], from: number, to: number): void {
   try {
     for (let i = from; i < to; i++) {
       writeZipkinV2Span(w, spans[i]);
@@ -498,7 +506,6 @@ export function writeZipkinV2Lines(spans: readonly Span[], from: number, to: num
     w.reset();
     throw e;
   }
-  return w.take();
 }
 
 /** {@link encodeZipkinV2Json} as UTF-8 bytes, written straight into a buffer (see writeZipkinV2Lines). */

@@ -4,8 +4,9 @@
 import { resolve } from 'node:path';
 import { defineExporter, prepareAndSend, retryable, SUCCESS, type PreparedRequest } from '../../component/types.js';
 import { s } from '../../config/schema.js';
-import { writeZipkinV2Lines } from '../../codecs/zipkin-json.js';
-import { encodeOtlpJsonChunks } from '../../codecs/otlp-json.js';
+import { appendZipkinV2Lines } from '../../codecs/zipkin-json.js';
+import { appendOtlpJson } from '../../codecs/otlp-json.js';
+import { JsonBytes } from '../../codecs/json-text.js';
 import type { SpanBatch } from '../../model/span.js';
 import { RotatingFile } from './rotating-file.js';
 
@@ -26,33 +27,48 @@ const config = s.object({
 /** Spans encoded between two yields to the event loop: a large batch must not stall receivers. */
 const CHUNK_SPANS = 512;
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Zipkin JSON lines for a batch, as bytes, one Buffer per chunk (written with one writev). Each chunk
- * is encoded straight into bytes (writeZipkinV2Lines) with a yield to the event loop between chunks:
- * one 8192-span batch encoded in one go held the loop for ~50 ms (BENCHMARKS.md), which is what
- * receivers' p99 latency was made of.
+ * Zipkin JSON lines for a batch, written into `w`, a chunk of spans at a time with a yield to the event
+ * loop between chunks: one 8192-span batch encoded in one go held the loop for ~50 ms (BENCHMARKS.md),
+ * which is what receivers' p99 latency was made of.
  */
-async function encodeZipkinLines(batch: SpanBatch): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
+async function writeZipkinLines(w: JsonBytes, batch: SpanBatch): Promise<void> {
   for (let from = 0; from < batch.length; from += CHUNK_SPANS) {
-    if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    chunks.push(writeZipkinV2Lines(batch, from, Math.min(batch.length, from + CHUNK_SPANS)));
+    if (from > 0) await nextTurn();
+    appendZipkinV2Lines(w, batch, from, Math.min(batch.length, from + CHUNK_SPANS));
   }
-  return chunks;
 }
 
-/** One OTLP/JSON request line for a batch, encoded in chunks with yields between them (as above). */
-async function encodeOtlpLine(batch: SpanBatch): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
-  for (const chunk of encodeOtlpJsonChunks(batch, CHUNK_SPANS)) {
-    if (chunks.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    chunks.push(chunk);
-  }
-  chunks.push(NEWLINE);
-  return chunks;
+/** One OTLP/JSON request line for a batch, written into `w` in chunks with yields between them (as above). */
+async function writeOtlpLine(w: JsonBytes, batch: SpanBatch): Promise<void> {
+  for (const _ of appendOtlpJson(w, batch, CHUNK_SPANS)) await nextTurn();
+  w.byte(0x0a);
 }
 
-const NEWLINE = Buffer.from('\n');
+/**
+ * The writers a batch is encoded into, used again once its bytes are in the file. A new buffer for
+ * every batch was ~650 bytes of ArrayBuffer a span, and young ArrayBuffers are what start most
+ * scavenges (BENCHMARKS.md); a writer kept here has grown to the size of a batch and stays so.
+ */
+class Writers {
+  private readonly free: JsonBytes[] = [];
+
+  borrow(): JsonBytes {
+    return this.free.pop() ?? new JsonBytes(256 * 1024);
+  }
+
+  /** Takes back a writer whose bytes nothing reads any more; keeps a few, none above 16 MiB. */
+  giveBack(w: JsonBytes): void {
+    if (this.free.length >= KEPT_WRITERS || w.capacity > 16 * 1024 * 1024) return;
+    w.clear();
+    this.free.push(w);
+  }
+}
+
+/** As many as the sending queue's default consumers: each holds one batch's bytes while it writes. */
+const KEPT_WRITERS = 4;
 
 export const fileExporter = defineExporter({
   type: 'file',
@@ -62,14 +78,21 @@ export const fileExporter = defineExporter({
   create(cfg, context) {
     const path = resolve(cfg.path);
     const file = new RotatingFile(path, cfg.rotation.max_megabytes * 1024 * 1024, cfg.rotation.max_backups);
-    const encode = cfg.format === 'zipkin_json' ? encodeZipkinLines : encodeOtlpLine;
-    /** The bytes of a batch, written by each attempt; only the write is retried. */
+    const encode = cfg.format === 'zipkin_json' ? writeZipkinLines : writeOtlpLine;
+    const writers = new Writers();
+    /**
+     * The bytes of a batch, written by each attempt; only the write is retried. Their writer goes back
+     * once they are in the file; a request dropped unwritten leaves its writer to the GC.
+     */
     async function prepareRequest(batch: SpanBatch): Promise<PreparedRequest> {
-      const data = await encode(batch);
+      const w = writers.borrow();
+      await encode(w, batch);
+      const data = w.written();
       return {
         async send() {
           try {
             await file.write(data);
+            writers.giveBack(w);
             return SUCCESS;
           } catch (e) {
             // Disk full or a transient I/O error: the queue retries.

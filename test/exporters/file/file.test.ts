@@ -92,6 +92,28 @@ describe('file exporter', () => {
     expect(kept).toEqual(written.slice(written.length - kept.length));
     expect(ids.length).toBe(kept.length);
   });
+  it.each(['zipkin_json', 'otlp_json'])('%s: encodes a batch into a buffer used again only once its bytes are in the file', async (format) => {
+    const path = join(tempDir(), `reuse-${format}.jsonl`);
+    const exp = create({ path, format, rotation: { max_megabytes: 0 } });
+    await exp.start!();
+    const batch = (p: string, n: number) => spans(...Array.from({ length: n }, (_, j) => `${p}-${j}`));
+    const [a, b, c, d] = [batch('a', 900), batch('b', 700), batch('c', 1100), batch('d', 5)];
+    // b and c are encoded while a's bytes wait for their write, d once a's and b's are written: a
+    // buffer handed back too early would have a later batch's bytes written over the earlier one's.
+    const ra = await exp.prepareRequest!(a);
+    const rb = await exp.prepareRequest!(b);
+    const rc = await exp.prepareRequest!(c);
+    expect(await ra.send(never)).toEqual({ code: 'success' });
+    expect(await rb.send(never)).toEqual({ code: 'success' });
+    const rd = await exp.prepareRequest!(d);
+    expect(await Promise.all([rc.send(never), rd.send(never)])).toEqual([{ code: 'success' }, { code: 'success' }]);
+    await exp.shutdown!(never);
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    const ids = (text: string) => (format === 'zipkin_json' ? decodeZipkinV2Json(`[${text}]`) : decodeOtlpJsonRequest(text)).map((s) => s.spanId);
+    const got = format === 'zipkin_json' ? [ids(lines.join(','))] : lines.map(ids);
+    const want = [a, b, c, d].map((x) => x.map((s) => s.spanId));
+    expect(got).toEqual(format === 'zipkin_json' ? [want.flat()] : want);
+  });
 });
 
 function readIds(p: string): string[] {
