@@ -88,8 +88,8 @@ export interface BodyLimits {
   /** Message of the 413 for a body over maxBytes. */
   tooLarge: string;
   /**
-   * The Content-Length when `payload` yields exactly the bytes it counts (no Content-Encoding), so that
-   * the buffer can be borrowed at its size before the first chunk.
+   * The Content-Length when `payload` yields exactly the bytes it counts (no Content-Encoding): the body
+   * must have that length, and a buffer of that size (up to 1 MiB) is borrowed before the first chunk.
    */
   exactLength: number | undefined;
   /** Words an error of `payload` for the client (e.g. `Cannot gunzip spans: …`). */
@@ -109,7 +109,9 @@ export interface BodyLimits {
 export function readBody(payload: Readable, limits: BodyLimits, pool: BufferPool | undefined): Promise<RequestBody> {
   return new Promise((resolve, reject) => {
     const exact = limits.exactLength;
-    let buf: Buffer | undefined = exact === undefined || exact === 0 ? undefined : borrow(pool, exact);
+    // Borrowed up front only at a size the pool lends: a client that declares megabytes and sends
+    // nothing must not hold them (its chunks are kept as they come instead).
+    let buf: Buffer | undefined = exact === undefined || exact === 0 || exact > MAX_POOLED ? undefined : borrow(pool, exact);
     let chunks: Buffer[] | undefined = buf === undefined ? [] : undefined;
     let length = 0;
     let settled = false;

@@ -9,7 +9,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SpanConsumer } from '../../src/component/types.js';
 import type { SpanBatch } from '../../src/model/span.js';
 import { zipkinReceiver } from '../../src/receivers/zipkin/index.js';
@@ -84,6 +84,18 @@ describe('readBody', () => {
     expect(pool.pooledBytes).toBe(0);
     const empty = await readBody(feed([]), limits({ exactLength: 0 }), pool);
     expect(empty.bytes.length).toBe(0);
+  });
+
+  it('borrows nothing up front for a declared length above 1 MiB, and still checks it', async () => {
+    const pool = new BufferPool();
+    const s = new PassThrough();
+    const borrowed = vi.spyOn(pool, 'borrow');
+    const read = readBody(s, limits({ maxBytes: 4096 * KiB, exactLength: 2048 * KiB }), pool);
+    expect(borrowed).not.toHaveBeenCalled();
+    s.end(Buffer.alloc(10));
+    await expect(read).rejects.toMatchObject({ statusCode: 400, message: 'request body has 10 bytes, its Content-Length says 2097152' });
+    const whole = await readBody(feed([Buffer.alloc(1024 * KiB, 1), Buffer.alloc(1024 * KiB, 2)]), limits({ maxBytes: 4096 * KiB, exactLength: 2048 * KiB }), pool);
+    expect([whole.bytes.length, whole.bytes[0], whole.bytes[2048 * KiB - 1]]).toEqual([2048 * KiB, 1, 2]);
   });
 
   it.each<[string, () => PassThrough, Partial<BodyLimits>, number, string]>([
