@@ -143,7 +143,8 @@ export function readBody(payload: Readable, limits: BodyLimits, pool: BufferPool
         return;
       }
       if (buf !== undefined) {
-        if (length + bytes.length > buf.length || length + bytes.length > (exact ?? 0)) {
+        // buf is borrowed only for a known length, and holds at least that.
+        if (length + bytes.length > (exact ?? 0)) {
           finish(new BodyError(400, 'request body is longer than its Content-Length'));
           return;
         }
