@@ -152,17 +152,17 @@ export type SpanBatch = Span[];
 
 export const SERVICE_NAME = 'service.name';
 
-/**
- * The end time to write in OTLP. A span with a start but no end (a Zipkin span without duration) gets
- * end = start, as the OpenTelemetry Collector does: OTLP has no "absent", and an end of 0 would precede
- * the start. Zipkin encoders read end == start back as "no duration", so the round trip is exact.
- */
 /** True if the map has any key (without building a key list, as `Object.keys` would). */
 export function hasKeys(map: Attributes | KeyValueList): boolean {
   for (const _ in map) return true;
   return false;
 }
 
+/**
+ * The end time to write in OTLP. A span with a start but no end (a Zipkin span without duration) gets
+ * end = start, as the OpenTelemetry Collector does: OTLP has no "absent", and an end of 0 would precede
+ * the start. Zipkin encoders read end == start back as "no duration", so the round trip is exact.
+ */
 export function otlpEndTime(span: Span): bigint {
   return span.endTimeUnixNano === 0n ? span.startTimeUnixNano : span.endTimeUnixNano;
 }
