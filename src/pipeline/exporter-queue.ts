@@ -430,30 +430,42 @@ export class SendingQueue implements SpanConsumer {
    * Its outcome is still awaited for up to another `timeout`, because an exporter that cannot stop
    * midway (a file write in progress) may complete the attempt after all: retrying at once would deliver
    * the batch twice. Only the shutdown deadline stops waiting at once.
+   *
+   * Plain timers, cleared when the attempt settles, rather than `AbortSignal.timeout`/`AbortSignal.any`:
+   * those leave a live timer (up to 2 × `timeout`) and a weak reference on the long-lived shutdown signal
+   * per attempt, which outlive young-generation GCs and pile up in the old generation until a full GC.
    */
   private async attempt(request: Attempts): Promise<ExportResult> {
-    const timeout = AbortSignal.timeout(this.config.timeout);
     const t0 = performance.now();
-    const outcome = request.attempt(AbortSignal.any([timeout, this.force.signal])).then(
-      (r) => r,
-      // An exporter should classify its errors; an unexpected throw is treated as transient.
-      (e: unknown): ExportResult => ({ code: 'retryable', error: e instanceof Error ? e : new Error(String(e)) }),
-    );
-    const giveUp = AbortSignal.any([AbortSignal.timeout(2 * this.config.timeout), this.force.signal]);
+    const force = this.force.signal;
+    const ms = this.config.timeout;
+    const asked = new AbortController();
+    let timedOut = false;
     let result = await new Promise<ExportResult>((resolve) => {
-      const onGiveUp = () =>
-        resolve({
-          code: 'retryable',
-          error: new Error(this.force.signal.aborted ? 'shutdown deadline passed' : `export timed out after ${this.config.timeout}ms and did not stop when asked`),
-        });
-      giveUp.addEventListener('abort', onGiveUp, { once: true });
-      void outcome.then((r) => {
-        giveUp.removeEventListener('abort', onGiveUp);
+      const settle = (r: ExportResult) => {
+        clearTimeout(deadline);
+        clearTimeout(giveUp);
+        force.removeEventListener('abort', onForce);
         resolve(r);
-      });
+      };
+      const onForce = () => {
+        asked.abort(force.reason);
+        settle({ code: 'retryable', error: new Error('shutdown deadline passed') });
+      };
+      const deadline = setTimeout(() => {
+        timedOut = true;
+        asked.abort(new DOMException(`export timed out after ${ms}ms`, 'TimeoutError'));
+      }, ms);
+      const giveUp = setTimeout(() => settle({ code: 'retryable', error: new Error(`export timed out after ${ms}ms and did not stop when asked`) }), 2 * ms);
+      force.addEventListener('abort', onForce, { once: true });
+      request.attempt(asked.signal).then(
+        settle,
+        // An exporter should classify its errors; an unexpected throw is treated as transient.
+        (e: unknown) => settle({ code: 'retryable', error: e instanceof Error ? e : new Error(String(e)) }),
+      );
     });
-    if (result.code === 'retryable' && timeout.aborted && !this.force.signal.aborted) {
-      result = { ...result, error: new Error(`export timed out after ${this.config.timeout}ms`, { cause: result.error }) };
+    if (result.code === 'retryable' && timedOut && !force.aborted) {
+      result = { ...result, error: new Error(`export timed out after ${ms}ms`, { cause: result.error }) };
     }
     this.metrics.exportDuration.observe({ exporter: this.id, outcome: result.code }, (performance.now() - t0) / 1000);
     return result;

@@ -1,13 +1,15 @@
 /**
- * A consumer of the sending queue that waits for work must not keep the last batch it sent alive. It
- * did: an async function's frame keeps the values of its local variables across iterations of its loop,
- * so each idle consumer held a whole batch (4 × 2,100 spans in `npm run bench`, ~9 MB that every young
- * generation GC copied again: the bulk of its pause).
+ * What the sending queue keeps alive once a batch is sent: nothing. A consumer that waits for work must
+ * not hold the last batch it sent. It did: an async function's frame keeps the values of its local
+ * variables across iterations of its loop, so each idle consumer held a whole batch (4 × 2,100 spans in
+ * `npm run bench`, ~9 MB that every young generation GC copied again: the bulk of its pause). Nor may an
+ * attempt leave its timers running: each lived on for up to twice the export timeout, long enough to be
+ * moved to the old generation, where they piled up until a full GC.
  */
 import pino from 'pino';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Exporter, ExportResult } from '../../src/component/types.js';
 import { s } from '../../src/config/schema.js';
 import { newResource, Span, type SpanBatch } from '../../src/model/span.js';
@@ -49,6 +51,22 @@ describe('sending queue', () => {
     await new Promise((r) => setImmediate(r));
     gc();
     expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
+    await q.shutdown(new AbortController().signal);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('leaves no timer running once an attempt settled', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const exporter = new Counting();
+    const q = new SendingQueue('file', exporter, config, new SelfMetrics(), pino({ level: 'silent' }));
+    q.start();
+    await sendBatches(q, 6);
+    for (let i = 0; i < 50 && exporter.sent < 12; i++) await new Promise((r) => setImmediate(r));
+    expect(exporter.sent).toBe(12);
+    expect(vi.getTimerCount()).toBe(0);
     await q.shutdown(new AbortController().signal);
   });
 });
