@@ -4,6 +4,7 @@
 import { gzipSync, deflateSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Daemon, freePort, runCli } from '../helpers/daemon.js';
 import { tempDir, writeTemp } from '../helpers/tmp.js';
@@ -204,6 +205,34 @@ service:
     expect(await h.json()).toMatchObject({ status: 'Server available' });
     await d.stop();
     await expect(fetch(`http://127.0.0.1:${health}/`)).rejects.toThrow();
+  });
+});
+
+describe('what the daemon loads', () => {
+  it('leaves @grpc/grpc-js and mysql2 unloaded while no gRPC or MySQL component runs', async () => {
+    const dir = tempDir();
+    // Preloaded into the daemon: at exit, it names the packages of the CommonJS modules that were loaded.
+    const probe = writeTemp(
+      'loaded-packages.mjs',
+      `import { createRequire } from 'node:module';
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => {
+  const names = new Set(Object.keys(cache).map((p) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(p)?.[1]).filter(Boolean));
+  process.stderr.write('loaded packages: ' + JSON.stringify([...names].sort()) + '\\n');
+});
+`,
+      dir,
+    );
+    const ports = { zipkin: await freePort(), metrics: await freePort(), health: await freePort(), dir };
+    const cfg = writeTemp('spanline.yaml', basic(ports), dir);
+    const d = await Daemon.start(['--config', cfg], { cwd: dir, env: { NODE_OPTIONS: `--import ${pathToFileURL(probe).href}` } });
+    daemons.push(d);
+    expect((await post(`http://127.0.0.1:${ports.zipkin}/api/v2/spans`, FIXTURE)).status).toBe(202);
+    expect(await d.stop()).toBe(0);
+    const loaded = JSON.parse(/loaded packages: (.*)/.exec(d.stderr)![1]) as string[];
+    expect(loaded).toContain('fastify'); // the probe sees what the daemon loads
+    expect(loaded).not.toContain('@grpc/grpc-js');
+    expect(loaded).not.toContain('mysql2');
   });
 });
 

@@ -9,17 +9,11 @@
  * a `google.rpc.RetryInfo` (whose delay is passed on to the queue), every other code is permanent. A
  * partial success is a success for the queue (OTLP forbids a retry); see RejectedSpans.
  */
-import {
-  ChannelCredentials,
-  Client,
-  Metadata,
-  credentials,
-  status as grpcStatus,
-  type ServiceError,
-} from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { defineExporter, permanent, retryable, SUCCESS, type ExportResult } from '../../component/types.js';
 import { s } from '../../config/schema.js';
 import { decodeOtlpProtoResponse, decodeRpcStatus, encodeOtlpProtoRequest, TRACE_SERVICE_EXPORT_PATH } from '../../codecs/otlp-proto.js';
+import { loadGrpcJs, type GrpcJs } from '../../transport/grpc-js.js';
 import { loadTlsFiles, tlsClientSchema, validateTls, type TlsClientConfig } from '../../transport/tls.js';
 import { RejectedSpans } from './rejected-spans.js';
 
@@ -35,15 +29,6 @@ const config = s.object({
 
 const passThrough = (b: Buffer) => b;
 
-const RETRYABLE = new Set<number>([
-  grpcStatus.CANCELLED,
-  grpcStatus.DEADLINE_EXCEEDED,
-  grpcStatus.ABORTED,
-  grpcStatus.OUT_OF_RANGE,
-  grpcStatus.UNAVAILABLE,
-  grpcStatus.DATA_LOSS,
-]);
-
 /** The RetryInfo delay in a status's `grpc-status-details-bin` trailer, if any. */
 function retryDelayOf(metadata: Metadata | undefined): number | undefined {
   const details = metadata?.get('grpc-status-details-bin')[0];
@@ -56,13 +41,22 @@ function retryDelayOf(metadata: Metadata | undefined): number | undefined {
 }
 
 /** Classifies a failed call as the OTLP specification's gRPC failure table says. */
-export function classifyGrpcError(err: Pick<ServiceError, 'code' | 'details' | 'metadata'>): ExportResult {
-  const name = grpcStatus[err.code] ?? String(err.code);
-  const error = new Error(`OTLP/gRPC export failed: ${name}: ${err.details}`);
+function classifyGrpcError({ status }: GrpcJs, err: Pick<ServiceError, 'code' | 'details' | 'metadata'>): ExportResult {
+  const error = new Error(`OTLP/gRPC export failed: ${status[err.code] ?? String(err.code)}: ${err.details}`);
   const retryDelay = retryDelayOf(err.metadata);
-  if (RETRYABLE.has(err.code)) return retryable(error, retryDelay);
-  if (err.code === grpcStatus.RESOURCE_EXHAUSTED && retryDelay !== undefined) return retryable(error, retryDelay);
-  return permanent(error);
+  switch (err.code) {
+    case status.CANCELLED:
+    case status.DEADLINE_EXCEEDED:
+    case status.ABORTED:
+    case status.OUT_OF_RANGE:
+    case status.UNAVAILABLE:
+    case status.DATA_LOSS:
+      return retryable(error, retryDelay);
+    case status.RESOURCE_EXHAUSTED:
+      return retryDelay === undefined ? permanent(error) : retryable(error, retryDelay);
+    default:
+      return permanent(error);
+  }
 }
 
 /** Target and whether the endpoint asks for plaintext, from "host:port", "http://…" or "https://…". */
@@ -81,12 +75,16 @@ export const otlpExporter = defineExporter({
   create(cfg, context) {
     const { target, plaintext } = parseTarget(cfg.endpoint, cfg.tls);
     const rejected = new RejectedSpans(context);
+    let grpc: GrpcJs;
     let client: Client | undefined;
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k.toLowerCase(), v);
+    let metadata: Metadata;
 
     return {
       async start() {
+        grpc = await loadGrpcJs();
+        const { credentials } = grpc;
+        metadata = new grpc.Metadata();
+        for (const [k, v] of Object.entries(cfg.headers)) metadata.set(k.toLowerCase(), v);
         let creds: ChannelCredentials;
         if (plaintext) creds = credentials.createInsecure();
         else {
@@ -96,7 +94,7 @@ export const otlpExporter = defineExporter({
             ...(cfg.tls.insecure_skip_verify ? { checkServerIdentity: () => undefined } : {}),
           });
         }
-        client = new Client(target, creds, {
+        client = new grpc.Client(target, creds, {
           'grpc.default_compression_algorithm': cfg.compression === 'gzip' ? 2 : 0,
           'grpc.primary_user_agent': 'spanline',
           // Requests are as large as the batches; the backend's receive limit is what counts.
@@ -118,7 +116,7 @@ export const otlpExporter = defineExporter({
           if (signal.aborted) return resolve(retryable(new Error('export aborted before it was sent')));
           const call = c.makeUnaryRequest(TRACE_SERVICE_EXPORT_PATH, passThrough, passThrough, body, metadata, {}, (err, response) => {
             signal.removeEventListener('abort', cancel);
-            if (err) return resolve(classifyGrpcError(err));
+            if (err) return resolve(classifyGrpcError(grpc, err));
             try {
               rejected.record(response === undefined ? undefined : decodeOtlpProtoResponse(response));
             } catch (e) {

@@ -13,13 +13,14 @@
  *   and when the spans are handed over;
  * - refused, permanent: INVALID_ARGUMENT; any other failure: INTERNAL.
  */
-import { Metadata, Server, ServerCredentials, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
+import type { Server, ServerInterceptor, ServerUnaryCall, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
 import type { Receiver, ReceiverContext, RefusedError } from '../../component/types.js';
 import { isRefused } from '../../component/types.js';
 import { refuseEarly } from '../../transport/admission.js';
 import { decodeOtlpProtoRequest, encodeOtlpProtoResponse, encodeRpcStatus, TRACE_SERVICE_EXPORT_PATH } from '../../codecs/otlp-proto.js';
 import type { Span } from '../../model/span.js';
 import { parseEndpoint } from '../../service/http.js';
+import { loadGrpcJs, type GrpcJs } from '../../transport/grpc-js.js';
 import { withoutInvalidSpans } from './invalid-spans.js';
 
 const passThrough = (b: Buffer) => b;
@@ -40,21 +41,23 @@ const TRACE_SERVICE: ServiceDefinition = {
 const TRANSPORT = 'grpc';
 
 /** A gRPC error whose trailers carry a google.rpc.Status with RetryInfo, as OTLP throttling asks. */
-function unavailable(message: string, retryAfterMs: number) {
-  const metadata = new Metadata();
-  metadata.set('grpc-status-details-bin', encodeRpcStatus({ code: grpcStatus.UNAVAILABLE, message, retryDelayMs: retryAfterMs }));
-  return { code: grpcStatus.UNAVAILABLE, details: message, metadata };
+function unavailable(grpc: GrpcJs, message: string, retryAfterMs: number) {
+  const metadata = new grpc.Metadata();
+  metadata.set('grpc-status-details-bin', encodeRpcStatus({ code: grpc.status.UNAVAILABLE, message, retryDelayMs: retryAfterMs }));
+  return { code: grpc.status.UNAVAILABLE, details: message, metadata };
 }
 
 /** A refusal's status: UNAVAILABLE with RetryInfo when the sender should retry, else INVALID_ARGUMENT. */
-function refusalStatus(refused: RefusedError) {
-  if (refused.retryable) return unavailable(refused.message, Math.max(1000, refused.retryAfterMs));
-  return { code: grpcStatus.INVALID_ARGUMENT, details: refused.message };
+function refusalStatus(grpc: GrpcJs, refused: RefusedError) {
+  if (refused.retryable) return unavailable(grpc, refused.message, Math.max(1000, refused.retryAfterMs));
+  return { code: grpc.status.INVALID_ARGUMENT, details: refused.message };
 }
 
 export class OtlpGrpcServer implements Receiver {
   private server: Server | undefined;
   private boundPort = 0;
+  /** Set by start(), before the server takes calls. */
+  private grpc!: GrpcJs;
 
   constructor(
     private readonly context: ReceiverContext,
@@ -68,7 +71,8 @@ export class OtlpGrpcServer implements Receiver {
   }
 
   async start(): Promise<void> {
-    const server = new Server({
+    const grpc = (this.grpc = await loadGrpcJs());
+    const server = new grpc.Server({
       'grpc.max_receive_message_length': this.maxReceiveMessageSize,
       interceptors: [this.refuseAtMetadata],
     });
@@ -78,7 +82,7 @@ export class OtlpGrpcServer implements Receiver {
     const { host, port } = parseEndpoint(this.endpoint);
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => {
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
         if (error) {
           const inUse = /address already in use|EADDRINUSE/i.test(error.message);
           reject(new Error(`cannot listen on ${this.endpoint}: ${inUse ? 'address already in use' : error.message}`));
@@ -94,13 +98,13 @@ export class OtlpGrpcServer implements Receiver {
    * the call goes on, so a refused message is discarded unread.
    */
   private readonly refuseAtMetadata: ServerInterceptor = (_method, call) =>
-    new ServerInterceptingCall(call, {
+    new this.grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
             const refused = refuseEarly(this.context, TRANSPORT, undefined);
             if (refused === undefined) nextMetadata(metadata);
-            else call.sendStatus(refusalStatus(refused));
+            else call.sendStatus(refusalStatus(this.grpc, refused));
           },
         }),
     });
@@ -111,7 +115,7 @@ export class OtlpGrpcServer implements Receiver {
     // Asked again before decoding: the state may have changed while the message was read.
     const early = refuseEarly(this.context, TRANSPORT, request.length);
     if (early !== undefined) {
-      callback(refusalStatus(early));
+      callback(refusalStatus(this.grpc, early));
       return;
     }
     let decoded: Span[];
@@ -119,7 +123,7 @@ export class OtlpGrpcServer implements Receiver {
       decoded = decodeOtlpProtoRequest(request);
     } catch (e) {
       metrics.receiverMalformed.inc({ ...labels, reason: 'malformed' });
-      callback({ code: grpcStatus.INVALID_ARGUMENT, details: (e as Error).message });
+      callback({ code: this.grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
       return;
     }
     const valid = withoutInvalidSpans(decoded);
@@ -135,9 +139,9 @@ export class OtlpGrpcServer implements Receiver {
         metrics.receiverRefused.inc({ ...labels, reason: refused?.reason ?? 'internal_error' }, spans.length);
         if (refused === undefined) {
           this.context.logger.error({ err: e }, 'pipeline failed');
-          callback({ code: grpcStatus.INTERNAL, details: 'internal error' });
+          callback({ code: this.grpc.status.INTERNAL, details: 'internal error' });
         } else {
-          callback(refusalStatus(refused));
+          callback(refusalStatus(this.grpc, refused));
         }
         return;
       }
